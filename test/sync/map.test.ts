@@ -4,6 +4,7 @@ import { decodeBoolean, decodeDate, decodeNumber, decodeOwned } from '../../src/
 import { fieldsToRead, inputHash, mapRecord, toRecordUpdate } from '../../src/sync/map.js';
 import { ERR_MAPPING_INVALID, mergeOverride, parseMapping } from '../../src/sync/mapping.js';
 import { isAppError } from '../../src/errors.js';
+import type { Person } from '../../src/engine/model.js';
 
 const mapping = parseMapping({
   crm: 'hubspot',
@@ -92,7 +93,7 @@ describe('mapRecord', () => {
       mapping,
     );
     expect(result?.kind).toBe('person');
-    const p = result?.value as import('../../src/engine/model.js').Person;
+    const p = result?.value as Person;
     expect(p).toMatchObject({
       id: '101',
       kind: 'contact',
