@@ -163,6 +163,8 @@ export interface TokenSet {
   instanceUrl?: string;
   /** Portal id / org id. */
   accountId: string;
+  /** The authorizing (integration) user's id, when the CRM reports it (Salesforce identity URL). */
+  userId?: string;
   scopes?: string[];
 }
 
