@@ -63,9 +63,49 @@ export interface SeedPerson {
   howHeard?: string;
   /** Seed-time truth for tests: who really referred this person (seed id), if anyone. */
   trueReferrerId?: string;
-  /** Leads only: converted into this contact (seed id) and opportunity (seed deal id). */
+  /**
+   * Leads only: converted into this contact (seed id) and opportunity (seed deal id). That contact
+   * is in `people` too (same name and email); HubSpot, which has no separate lead object, can load
+   * only the contact.
+   */
   convertedContactId?: string;
   convertedDealId?: string;
+  /**
+   * Advocates only: a code an earlier referral program issued, already in the CRM's
+   * `referral_code` field (same scheme as `seed/codes.ts`: 7 characters + a check character).
+   */
+  referralCode?: string;
+  /** Seed-time truth for tests: this record repeats the email of an earlier person (seed id). */
+  duplicateOfId?: string;
+  /** Seed-time truth for tests: how this person's referral capture was made (see SeedCaptureKind). */
+  trueCapture?: SeedCaptureKind;
+}
+
+/**
+ * How a referred person's capture was made, for attribution tests:
+ * `code` exact code (maybe lower-case / spaced / dashed), `code-typo` one wrong character,
+ * `code-swap` two adjacent characters swapped, `click` a click id from `SeedAccount.referralClicks`,
+ * `email` the referrer's email (maybe odd case, spaces, or "Name <email>"), `name` / `name-fuzzy`
+ * the referrer's name in the "how did you hear" text (exact / misspelt), `same-domain` a colleague
+ * at the person's own company domain, `self` the person's own email (no true referrer).
+ */
+export type SeedCaptureKind =
+  | 'code'
+  | 'code-typo'
+  | 'code-swap'
+  | 'click'
+  | 'email'
+  | 'name'
+  | 'name-fuzzy'
+  | 'same-domain'
+  | 'self';
+
+/** A referral link click as the link tracker logged it; referred people carry its `clickId`. */
+export interface SeedReferralClick {
+  clickId: string;
+  /** Seed id of the advocate whose link was clicked. */
+  referrerId: string;
+  at: Date;
 }
 
 export interface SeedDeal {
@@ -97,13 +137,15 @@ export interface SeedTicket {
 
 export interface SeedAccount {
   seed: number;
-  /** The instant the data is "as of"; all dates are before it. */
+  /** The instant the data is "as of"; all dates are before it, except open deals' expected close dates. */
   asOf: Date;
   owners: SeedOwner[];
   companies: SeedCompany[];
   people: SeedPerson[];
   deals: SeedDeal[];
   tickets: SeedTicket[];
+  /** The link tracker's log of referral link clicks (absent on accounts made before it existed). */
+  referralClicks?: SeedReferralClick[];
 }
 
 /** Deal pipeline stages (HubSpot default sales pipeline ids; Salesforce loads their labels). */
