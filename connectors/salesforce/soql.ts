@@ -1,0 +1,69 @@
+/**
+ * SOQL building. Every identifier comes from the mapping (which a tenant may override), so names
+ * are checked against the API-name grammar before they reach a query, and values are quoted with
+ * SOQL's escapes (SOQL reference "Quoted String Escape Sequences": `\\` and `\'`).
+ */
+import { AppError, ERR_INVALID_INPUT } from '../../src/errors.js';
+
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export function assertApiName(name: string, what = 'field'): string {
+  if (!API_NAME.test(name) || name.length > 80) {
+    throw new AppError(ERR_INVALID_INPUT, `"${name}" is not a valid Salesforce ${what} API name`, {
+      details: { name },
+    });
+  }
+  return name;
+}
+
+export function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** SOQL datetime literal (unquoted) for an ISO instant; keeps milliseconds only when present. */
+export function soqlDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) {
+    throw new AppError(ERR_INVALID_INPUT, `"${iso}" is not an instant`, { details: { value: iso } });
+  }
+  const s = d.toISOString();
+  return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
+}
+
+export function idList(ids: readonly string[]): string {
+  return ids.map((id) => soqlString(id)).join(',');
+}
+
+export interface CursorPoint {
+  t: string | null;
+  id: string | null;
+}
+
+/**
+ * The compound `(SystemModstamp, Id)` cursor: timestamps tie under bulk updates, so the Id breaks
+ * the tie (supaglue#532; SYNC_LESSONS §3.4). `ceiling` bounds the run: never past run start minus
+ * a margin, so rows committed late with an earlier stamp are read by the next run.
+ */
+export function cursorWhere(from: CursorPoint, ceiling: string): string {
+  const parts: string[] = [];
+  if (from.t !== null) {
+    const t = soqlDateTime(from.t);
+    parts.push(
+      from.id === null
+        ? `SystemModstamp > ${t}`
+        : `(SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > ${soqlString(from.id)}))`,
+    );
+  }
+  parts.push(`SystemModstamp <= ${soqlDateTime(ceiling)}`);
+  return parts.join(' AND ');
+}
+
+/** Compare two cursor points: by instant, then by Id (Salesforce orders Ids as strings). */
+export function comparePoints(a: CursorPoint, b: CursorPoint): number {
+  const ta = a.t === null ? -Infinity : Date.parse(a.t);
+  const tb = b.t === null ? -Infinity : Date.parse(b.t);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ia = a.id ?? '';
+  const ib = b.id ?? '';
+  return ia === ib ? 0 : ia < ib ? -1 : 1;
+}
