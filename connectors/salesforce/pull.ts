@@ -96,6 +96,8 @@ export async function* pullObject(
   }
   assertLinksSupported(object, options.links);
   const fields = selectFields(object, spec.hasIsDeleted, options);
+  // Bookkeeping columns (Id, SystemModstamp, IsDeleted) live on the record itself, not in `fields`.
+  const recordFields = [...new Set([...options.fields, ...linkFields(object, options.links)])];
   const cursor: SalesforceCursor =
     options.cursor === null
       ? { v: 1, t: null, id: null }
@@ -112,7 +114,7 @@ export async function* pullObject(
   const ceiling =
     cursor.ceiling ??
     new Date(options.runStartedAt.getTime() - pc.settings.cursorSafetyMarginMs).toISOString();
-  const stream: Stream = { pc, object, options, fields, scanAll: spec.hasIsDeleted, ceiling };
+  const stream: Stream = { pc, object, options, fields, recordFields, scanAll: spec.hasIsDeleted, ceiling };
   if (cursor.bulk !== undefined) {
     yield* bulkPhase(stream, cursor.bulk);
     return;
@@ -125,12 +127,13 @@ interface Stream {
   object: string;
   options: PullOptions;
   fields: string[];
+  recordFields: string[];
   scanAll: boolean;
   ceiling: string;
 }
 
 async function toRecords(s: Stream, raw: readonly unknown[], fromCsv: boolean): Promise<CrmRecord[]> {
-  const records = raw.map((r) => toCrmRecord(s.object, r, s.fields, fromCsv));
+  const records = raw.map((r) => toCrmRecord(s.object, r, s.recordFields, fromCsv));
   if (s.options.links.length > 0) {
     await resolveLinks(s.pc.client, s.object, s.options.links, records, s.pc.facts.query.inClauseMaxIds);
   }

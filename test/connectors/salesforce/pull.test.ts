@@ -1,0 +1,295 @@
+import nock from 'nock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CrmRecord, JsonValue, PullOptions, PullPage } from '../../../connectors/contract.js';
+import type { SalesforceConnector } from '../../../connectors/salesforce/index.js';
+import { harness, queryPage, sfApi, soqlOf, V } from './helpers.js';
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(() => nock.cleanAll());
+
+const RUN = new Date('2026-11-23T09:00:00Z');
+const CEILING = '2026-11-23T08:58:00Z'; // run start minus the default 2-minute margin
+
+function options(over: Partial<PullOptions> = {}): PullOptions {
+  return { fields: ['Email'], links: [], mode: 'incremental', cursor: null, runStartedAt: RUN, ...over };
+}
+
+async function collect(c: SalesforceConnector, object: string, o: PullOptions): Promise<PullPage[]> {
+  const pages: PullPage[] = [];
+  for await (const p of c.pull(object, o)) pages.push(p);
+  return pages;
+}
+
+const c1 = {
+  Id: '003000000000001AAA',
+  SystemModstamp: '2026-11-20T10:00:00.000+0000',
+  IsDeleted: false,
+  Email: 'a@x.test',
+};
+const c2 = {
+  Id: '003000000000002AAA',
+  SystemModstamp: '2026-11-20T10:00:00.000+0000',
+  IsDeleted: false,
+  Email: 'b@x.test',
+};
+const c3 = {
+  Id: '003000000000003AAA',
+  SystemModstamp: '2026-11-21T10:00:00.000+0000',
+  IsDeleted: true,
+  Email: null,
+};
+
+describe('Salesforce pull', () => {
+  it('pages with queryAll + queryMore and keeps a compound (SystemModstamp, Id) cursor', async () => {
+    const { connector } = harness();
+    const seen: string[] = [];
+    const scope = sfApi()
+      .get(/\/services\/data\/v62\.0\/queryAll\?q=/)
+      .reply(function (uri) {
+        seen.push(soqlOf(uri));
+        expect(this.req.headers['sforce-query-options']).toBe('batchSize=2000');
+        return [200, queryPage([c1, c2], { total: 3, next: '01gLOC-2000' })];
+      })
+      .get(`${V}/query/01gLOC-2000`)
+      .reply(200, queryPage([c3]));
+    const pages = await collect(connector, 'Contact', options());
+    scope.done();
+    expect(seen[0]).toBe(
+      `SELECT Id, SystemModstamp, IsDeleted, Email FROM Contact WHERE SystemModstamp <= ${CEILING} ORDER BY SystemModstamp ASC, Id ASC`,
+    );
+    expect(pages.map((p) => p.records.map((r) => r.id))).toEqual([[c1.Id, c2.Id], [c3.Id]]);
+    expect(pages[0]?.cursor).toMatchObject({
+      t: '2026-11-20T10:00:00.000Z',
+      id: c2.Id,
+      rest: { locator: `${V}/query/01gLOC-2000` },
+    });
+    expect(pages[1]?.cursor).toEqual({ v: 1, t: '2026-11-21T10:00:00.000Z', id: c3.Id });
+    const deleted = pages[1]?.records[0] as CrmRecord;
+    expect(deleted.deleted).toBe(true);
+    expect(pages[0]?.records[0]).toMatchObject({
+      object: 'Contact',
+      fields: { Email: 'a@x.test' },
+      modifiedAt: '2026-11-20T10:00:00.000Z',
+      deleted: false,
+    });
+  });
+
+  it('resumes after tied timestamps with (SystemModstamp = t AND Id > id)', async () => {
+    const { connector } = harness();
+    let soql = '';
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply((uri) => {
+        soql = soqlOf(uri);
+        return [200, queryPage([])];
+      });
+    const cursor: JsonValue = { v: 1, t: '2026-11-20T10:00:00.000Z', id: c1.Id };
+    const pages = await collect(connector, 'Contact', options({ cursor }));
+    scope.done();
+    expect(soql).toContain(
+      `WHERE (SystemModstamp > 2026-11-20T10:00:00Z OR (SystemModstamp = 2026-11-20T10:00:00Z AND Id > '${c1.Id}')) AND SystemModstamp <= ${CEILING}`,
+    );
+    // Nothing new: the cursor stays where it was.
+    expect(pages).toHaveLength(1);
+    expect(pages[0]?.cursor).toEqual(cursor);
+  });
+
+  it('continues an interrupted stream from the saved query locator', async () => {
+    const { connector } = harness();
+    const scope = sfApi()
+      .get(`${V}/query/01gLOC-4000`)
+      .reply(200, queryPage([c3]));
+    const cursor: JsonValue = {
+      v: 1,
+      t: c2.SystemModstamp,
+      id: c2.Id,
+      ceiling: CEILING,
+      rest: { locator: `${V}/query/01gLOC-4000` },
+    };
+    const pages = await collect(connector, 'Contact', options({ cursor }));
+    scope.done();
+    expect(pages[0]?.records.map((r) => r.id)).toEqual([c3.Id]);
+  });
+
+  it('switches to Bulk API 2.0 queryAll above the threshold, paging results by Sforce-Locator', async () => {
+    const { connector } = harness({ bulkQueryThreshold: 2 });
+    let bulkSoql = '';
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply(200, queryPage([c1], { total: 5, next: '01gLOC-1' }))
+      .post(`${V}/jobs/query`, (b: { operation: string; query: string }) => {
+        bulkSoql = b.query;
+        return b.operation === 'queryAll';
+      })
+      .reply(200, { id: '750J1', state: 'UploadComplete', operation: 'queryAll' })
+      .get(`${V}/jobs/query/750J1`)
+      .reply(200, { id: '750J1', state: 'InProgress' })
+      .get(`${V}/jobs/query/750J1`)
+      .reply(200, { id: '750J1', state: 'JobComplete' })
+      .get(`${V}/jobs/query/750J1/results`)
+      .query({ maxRecords: '10000' })
+      .reply(
+        200,
+        `"Id","SystemModstamp","IsDeleted","Email"\n"003000000000005AAA","2026-11-22T10:00:00.000Z","false","e@x.test"\n"003000000000004AAA","2026-11-22T11:00:00.000Z","true",""\n`,
+        { 'Content-Type': 'text/csv', 'Sforce-Locator': 'LOC2', 'Sforce-NumberOfRecords': '2' },
+      )
+      .get(`${V}/jobs/query/750J1/results`)
+      .query({ maxRecords: '10000', locator: 'LOC2' })
+      .reply(
+        200,
+        `"Id","SystemModstamp","IsDeleted","Email"\n"003000000000002AAA","2026-11-21T09:00:00.000Z","false","b@x.test"\n`,
+        {
+          'Content-Type': 'text/csv',
+          'Sforce-Locator': 'null',
+        },
+      );
+    const pages = await collect(connector, 'Contact', options());
+    scope.done();
+    expect(bulkSoql).not.toContain('ORDER BY');
+    expect(bulkSoql).toContain(`SystemModstamp = 2026-11-20T10:00:00Z AND Id > '${c1.Id}'`);
+    const records = pages.flatMap((p) => p.records);
+    expect(records.map((r) => r.id)).toEqual([c1.Id, '003000000000005AAA', '003000000000004AAA', c2.Id]);
+    expect(records[1]?.fields).toEqual({ Email: 'e@x.test' });
+    expect(records[2]).toMatchObject({ deleted: true, fields: { Email: null } });
+    // The final cursor is the greatest (SystemModstamp, Id) seen, since bulk rows are unordered.
+    expect(pages.at(-1)?.cursor).toEqual({ v: 1, t: '2026-11-22T11:00:00.000Z', id: '003000000000004AAA' });
+    expect(connector.stats().calls.bulkQuery).toBe(5);
+  });
+
+  it('falls back to REST when the bulk job fails', async () => {
+    const { connector } = harness({ bulkQueryThreshold: 1 });
+    const soqls: string[] = [];
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply((uri) => {
+        soqls.push(soqlOf(uri));
+        return [200, queryPage([c1], { total: 3, next: '01gLOC-1' })];
+      })
+      .post(`${V}/jobs/query`)
+      .reply(200, { id: '750J2', state: 'UploadComplete' })
+      .get(`${V}/jobs/query/750J2`)
+      .reply(200, { id: '750J2', state: 'Failed', errorMessage: 'internal' })
+      .get(/queryAll\?q=/)
+      .reply((uri) => {
+        soqls.push(soqlOf(uri));
+        return [200, queryPage([c2, c3])];
+      });
+    const pages = await collect(connector, 'Contact', options());
+    scope.done();
+    expect(pages.flatMap((p) => p.records.map((r) => r.id))).toEqual([c1.Id, c2.Id, c3.Id]);
+    expect(soqls[1]).toContain(`Id > '${c1.Id}'`);
+    expect(connector.stats().bulkFallbacks).toBe(1);
+    expect(pages.at(-1)?.cursor).toEqual({ v: 1, t: '2026-11-21T10:00:00.000Z', id: c3.Id });
+  });
+
+  it('exposes lead conversion links from the converted lookups, without extra calls', async () => {
+    const { connector } = harness();
+    const lead = {
+      Id: '00Q000000000001AAA',
+      SystemModstamp: '2026-11-20T10:00:00.000+0000',
+      IsDeleted: false,
+      IsConverted: true,
+      ConvertedContactId: '003000000000009AAA',
+      ConvertedOpportunityId: '006000000000009AAA',
+      ConvertedAccountId: '001000000000009AAA',
+    };
+    const open = {
+      ...lead,
+      Id: '00Q000000000002AAA',
+      IsConverted: false,
+      ConvertedContactId: null,
+      ConvertedOpportunityId: null,
+      ConvertedAccountId: null,
+    };
+    let soql = '';
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply((uri) => {
+        soql = soqlOf(uri);
+        return [200, queryPage([lead, open], { type: 'Lead' })];
+      });
+    const pages = await collect(
+      connector,
+      'Lead',
+      options({ fields: ['IsConverted'], links: ['Contact', 'Opportunity', 'Account'] }),
+    );
+    scope.done();
+    expect(soql).toContain('ConvertedContactId, ConvertedOpportunityId, ConvertedAccountId');
+    const [converted, notConverted] = pages[0]?.records ?? [];
+    expect(converted?.links).toEqual({
+      Contact: ['003000000000009AAA'],
+      Opportunity: ['006000000000009AAA'],
+      Account: ['001000000000009AAA'],
+    });
+    expect(converted?.fields.ConvertedContactId).toBe('003000000000009AAA');
+    expect(notConverted?.links).toEqual({ Contact: [], Opportunity: [], Account: [] });
+  });
+
+  it('links opportunities to contacts through OpportunityContactRole, one query per page', async () => {
+    const { connector } = harness();
+    const o1 = {
+      Id: '006000000000001AAA',
+      SystemModstamp: '2026-11-20T10:00:00.000+0000',
+      IsDeleted: false,
+      IsWon: true,
+      AccountId: '001000000000001AAA',
+    };
+    const o2 = { ...o1, Id: '006000000000002AAA', IsWon: false, AccountId: null };
+    let ocrSoql = '';
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply(200, queryPage([o1, o2], { type: 'Opportunity' }))
+      .get(/\/query\?q=/)
+      .reply((uri) => {
+        ocrSoql = soqlOf(uri);
+        return [
+          200,
+          queryPage(
+            [
+              { Id: '00K1', OpportunityId: o1.Id, ContactId: '003000000000001AAA' },
+              { Id: '00K2', OpportunityId: o1.Id, ContactId: '003000000000002AAA' },
+              { Id: '00K3', OpportunityId: o2.Id, ContactId: '003000000000001AAA' },
+            ],
+            { type: 'OpportunityContactRole' },
+          ),
+        ];
+      });
+    const pages = await collect(
+      connector,
+      'Opportunity',
+      options({ fields: ['IsWon'], links: ['Contact', 'Account'] }),
+    );
+    scope.done();
+    expect(ocrSoql).toBe(
+      `SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE OpportunityId IN ('${o1.Id}','${o2.Id}')`,
+    );
+    const [r1, r2] = pages[0]?.records ?? [];
+    expect(r1?.links).toEqual({
+      Contact: ['003000000000001AAA', '003000000000002AAA'],
+      Account: ['001000000000001AAA'],
+    });
+    expect(r1?.fields.IsWon).toBe(true);
+    expect(r2?.links).toEqual({ Contact: ['003000000000001AAA'], Account: [] });
+  });
+
+  it('reads User without IsDeleted (the field does not exist there) through /query', async () => {
+    const { connector } = harness();
+    let soql = '';
+    const scope = sfApi()
+      .get(/\/query\?q=/)
+      .reply((uri) => {
+        soql = soqlOf(uri);
+        return [
+          200,
+          queryPage(
+            [{ Id: '005000000000001AAA', SystemModstamp: '2026-11-20T10:00:00.000+0000', Email: 'o@x.test' }],
+            { type: 'User' },
+          ),
+        ];
+      });
+    const pages = await collect(connector, 'User', options());
+    scope.done();
+    expect(soql.startsWith('SELECT Id, SystemModstamp, Email FROM User')).toBe(true);
+    expect(pages[0]?.records[0]?.deleted).toBe(false);
+  });
+});
