@@ -193,7 +193,14 @@ export interface RateLimiter {
   /** What the CRM reported: remaining calls in a window, or a 429 telling us to stop until a time. */
   observe(
     bucket: string,
-    info: { remaining?: number; limit?: number; windowMs?: number; pauseUntil?: Date },
+    info: {
+      remaining?: number;
+      limit?: number;
+      windowMs?: number;
+      pauseUntil?: Date;
+      /** Why the pause (shown on the admin page); a generic reason is used when absent. */
+      reason?: string;
+    },
   ): Promise<void>;
   snapshot(): Promise<BudgetSnapshot>;
 }

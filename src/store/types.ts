@@ -208,6 +208,12 @@ export interface RateLimiterOptions {
    * we may use; reaching it pauses every worker with a reason until the window rolls.
    */
   dailyShare?: number;
+  /**
+   * Longest wait `take()` sleeps through (default 60 s). A longer one (daily cap, long 429
+   * cool-off) throws `ERR_RATE_LIMIT_PAUSED` (retryable, `details.resumeAt`) so the job can be
+   * re-scheduled instead of holding a worker.
+   */
+  maxWaitMs?: number;
 }
 
 export interface Store {
