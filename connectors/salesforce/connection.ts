@@ -15,7 +15,7 @@
 import { Connection } from 'jsforce';
 import { HttpApi } from 'jsforce/lib/http-api.js';
 import type { ConnectorContext, TokenSet } from '../contract.js';
-import { AppError } from '../../src/errors.js';
+import { AppError, isAppError } from '../../src/errors.js';
 import { withRetry } from '../shared/retry.js';
 import {
   ERR_SALESFORCE_INSTANCE_URL,
@@ -29,6 +29,9 @@ import {
 import type { SalesforceFacts, SalesforceSettings } from './facts.js';
 import { BudgetGuard, parseLimitInfo } from './limits.js';
 import { validateInstanceUrl } from './oauth.js';
+
+/** Code of the shared limiter's long-wait refusal (src/store/rate-limiter.ts). */
+const ERR_RATE_LIMIT_PAUSED = 'ERR_RATE_LIMIT_PAUSED';
 
 /** Kinds of API calls, counted separately (the benchmark reports reads vs writes per kind). */
 export const CALL_KINDS = [
@@ -169,7 +172,14 @@ export class SalesforceClient {
     let refreshed = false;
     for (;;) {
       await this.budget.beforeCall();
-      await this.ctx.limiter.take('default');
+      try {
+        await this.ctx.limiter.take('default');
+      } catch (error) {
+        // The store's limiter throws ERR_RATE_LIMIT_PAUSED (retryable, details.resumeAt) rather
+        // than sleeping through a long wait (src/store/rate-limiter.ts).
+        if (isAppError(error, ERR_RATE_LIMIT_PAUSED)) throw this.budget.fromLimiterPause(error);
+        throw error;
+      }
       const conn = await this.connection();
       const stale = this.tokens as TokenSet;
       this.calls[kind]++;

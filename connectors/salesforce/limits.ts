@@ -141,10 +141,27 @@ export class BudgetGuard {
     this.pauseReason = reason;
     this.ctx.logger.warn({ pauseUntil: until.toISOString() }, reason);
     try {
-      await this.ctx.limiter.observe('daily', { pauseUntil: until });
+      await this.ctx.limiter.observe('daily', { pauseUntil: until, reason });
     } catch (error) {
       this.ctx.logger.warn({ err: String(error) }, 'salesforce budget: could not share the pause');
     }
+  }
+
+  /**
+   * The shared limiter refused a long wait (its daily bucket at our share, or a pause another
+   * worker recorded): the same stop, in this connector's terms.
+   */
+  fromLimiterPause(error: AppError): AppError {
+    const resumeAt = error.details?.resumeAt;
+    const until =
+      typeof resumeAt === 'string' || typeof resumeAt === 'number' || resumeAt instanceof Date
+        ? new Date(resumeAt)
+        : new Date(this.ctx.now().getTime() + this.facts.requestLimitPauseMs);
+    this.pausedUntil = Number.isNaN(until.getTime())
+      ? new Date(this.ctx.now().getTime() + this.facts.requestLimitPauseMs)
+      : until;
+    this.pauseReason = error.message;
+    return this.pausedError();
   }
 
   private pausedError(): AppError {

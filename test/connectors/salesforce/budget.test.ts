@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PullOptions } from '../../../connectors/contract.js';
 import { ERR_SALESFORCE_BUDGET_PAUSED } from '../../../connectors/salesforce/index.js';
 import type { SalesforceConnector } from '../../../connectors/salesforce/index.js';
-import { isAppError } from '../../../src/errors.js';
+import { AppError, isAppError } from '../../../src/errors.js';
 import { harness, queryPage, sfApi, V } from './helpers.js';
 
 beforeAll(() => nock.disableNetConnect());
@@ -42,7 +42,7 @@ describe('Salesforce API budget', () => {
     expect(String(err.details?.reason)).toContain('REQUEST_LIMIT_EXCEEDED');
     expect(limiter.observed).toContainEqual({
       bucket: 'daily',
-      info: { pauseUntil: new Date('2026-11-23T10:00:00.000Z') },
+      info: { pauseUntil: new Date('2026-11-23T10:00:00.000Z'), reason: err.details?.reason },
     });
     // Paused: the next call does not reach Salesforce (no interceptor left: it would fail differently).
     expect((await errorOf(drain(connector))).code).toBe(ERR_SALESFORCE_BUDGET_PAUSED);
@@ -92,6 +92,23 @@ describe('Salesforce API budget', () => {
     const err = await errorOf(drain(connector));
     expect(err.code).toBe(ERR_SALESFORCE_BUDGET_PAUSED);
     expect(err.details?.pauseUntil).toBe('2026-11-23T12:00:00.000Z');
+  });
+
+  it("translates the shared limiter's long-wait refusal into the same pause", async () => {
+    const { connector, limiter } = harness();
+    limiter.take = async () => {
+      throw new AppError('ERR_RATE_LIMIT_PAUSED', 'daily share used by another worker', {
+        details: { bucket: 'daily', resumeAt: '2026-11-23T20:00:00.000Z' },
+        retryable: true,
+      });
+    };
+    const err = await errorOf(drain(connector));
+    expect(err.code).toBe(ERR_SALESFORCE_BUDGET_PAUSED);
+    expect(err.details).toEqual({
+      pauseUntil: '2026-11-23T20:00:00.000Z',
+      reason: 'daily share used by another worker',
+    });
+    expect(connector.stats().calls.query).toBe(0);
   });
 
   it('budget() reports the org allowance from GET /limits and our share', async () => {
