@@ -128,36 +128,32 @@ export class MemoryStore implements Store {
 
   // --- tenants ------------------------------------------------------------------------------
 
-  createTenant(input: NewTenant): Promise<Tenant> {
+  async createTenant(input: NewTenant): Promise<Tenant> {
     const tenant = buildTenant(input, this.now());
     const field = accountField(tenant.crm, tenant.accountId);
     if (this.accounts.has(field)) {
-      return Promise.reject(
-        new AppError(
-          ERR_STORE_TENANT_EXISTS,
-          `${tenant.crm} account ${tenant.accountId} is already installed`,
-          {
-            details: { crm: tenant.crm, accountId: tenant.accountId },
-          },
-        ),
+      throw new AppError(
+        ERR_STORE_TENANT_EXISTS,
+        `${tenant.crm} account ${tenant.accountId} is already installed`,
+        { details: { crm: tenant.crm, accountId: tenant.accountId } },
       );
     }
     this.accounts.set(field, tenant.id);
     this.state(tenant.id).tenant = JSON.stringify(tenant);
-    return Promise.resolve(tenant);
+    return tenant;
   }
 
-  getTenant(tenantId: string): Promise<Tenant | null> {
+  async getTenant(tenantId: string): Promise<Tenant | null> {
     const raw = this.tenants.get(assertTenantId(tenantId))?.tenant;
-    return Promise.resolve(raw === undefined || raw === '' ? null : (JSON.parse(raw) as Tenant));
+    return raw === undefined || raw === '' ? null : (JSON.parse(raw) as Tenant);
   }
 
-  listTenants(): Promise<Tenant[]> {
+  async listTenants(): Promise<Tenant[]> {
     const all = [...this.tenants.values()]
       .filter((s) => s.tenant !== '')
       .map((s) => JSON.parse(s.tenant) as Tenant)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    return Promise.resolve(all);
+    return all;
   }
 
   async updateTenant(tenantId: string, patch: TenantPatch): Promise<Tenant> {
@@ -178,7 +174,7 @@ export class MemoryStore implements Store {
     this.tenants.delete(tenantId);
   }
 
-  findByAccount(crm: CrmName, accountId: string): Promise<Tenant | null> {
+  async findByAccount(crm: CrmName, accountId: string): Promise<Tenant | null> {
     const id = this.accounts.get(accountField(crm, accountId));
     return id === undefined ? Promise.resolve(null) : this.getTenant(id);
   }
@@ -216,75 +212,75 @@ export class MemoryStore implements Store {
 
   // --- locks and flags ---------------------------------------------------------------------
 
-  acquireLock(tenantId: string, name: string, ttlMs: number): Promise<string | null> {
+  async acquireLock(tenantId: string, name: string, ttlMs: number): Promise<string | null> {
     const { locks } = this.state(tenantId);
-    if (this.live(locks, name) !== undefined) return Promise.resolve(null);
+    if (this.live(locks, name) !== undefined) return null;
     const token = randomBytes(12).toString('base64url');
     locks.set(name, { value: token, expiresAt: this.now().getTime() + Math.max(1, ttlMs) });
-    return Promise.resolve(token);
+    return token;
   }
 
-  releaseLock(tenantId: string, name: string, token: string): Promise<boolean> {
+  async releaseLock(tenantId: string, name: string, token: string): Promise<boolean> {
     const { locks } = this.state(tenantId);
-    if (this.live(locks, name)?.value !== token) return Promise.resolve(false);
+    if (this.live(locks, name)?.value !== token) return false;
     locks.delete(name);
-    return Promise.resolve(true);
+    return true;
   }
 
-  extendLock(tenantId: string, name: string, token: string, ttlMs: number): Promise<boolean> {
+  async extendLock(tenantId: string, name: string, token: string, ttlMs: number): Promise<boolean> {
     const { locks } = this.state(tenantId);
     const lock = this.live(locks, name);
-    if (lock?.value !== token) return Promise.resolve(false);
+    if (lock?.value !== token) return false;
     lock.expiresAt = this.now().getTime() + Math.max(1, ttlMs);
-    return Promise.resolve(true);
+    return true;
   }
 
-  setFlag(tenantId: string, name: string, value: JsonValue, ttlMs: number): Promise<void> {
+  async setFlag(tenantId: string, name: string, value: JsonValue, ttlMs: number): Promise<void> {
     this.state(tenantId).flags.set(name, {
       value: JSON.stringify(value),
       expiresAt: this.now().getTime() + Math.max(1, ttlMs),
     });
-    return Promise.resolve();
+    return;
   }
 
-  getFlag(tenantId: string, name: string): Promise<JsonValue | null> {
+  async getFlag(tenantId: string, name: string): Promise<JsonValue | null> {
     const flag = this.live(this.state(tenantId).flags, name);
-    return Promise.resolve(flag === undefined ? null : (JSON.parse(flag.value) as JsonValue));
+    return flag === undefined ? null : (JSON.parse(flag.value) as JsonValue);
   }
 
-  clearFlag(tenantId: string, name: string): Promise<void> {
+  async clearFlag(tenantId: string, name: string): Promise<void> {
     this.state(tenantId).flags.delete(name);
-    return Promise.resolve();
+    return;
   }
 
   // --- cursors -----------------------------------------------------------------------------
 
-  getCursor(tenantId: string, stream: string): Promise<JsonValue | null> {
+  async getCursor(tenantId: string, stream: string): Promise<JsonValue | null> {
     const raw = this.state(tenantId).cursors.get(stream);
-    return Promise.resolve(raw === undefined ? null : (JSON.parse(raw) as JsonValue));
+    return raw === undefined ? null : (JSON.parse(raw) as JsonValue);
   }
 
-  saveCursor(tenantId: string, stream: string, cursor: JsonValue): Promise<void> {
+  async saveCursor(tenantId: string, stream: string, cursor: JsonValue): Promise<void> {
     this.state(tenantId).cursors.set(stream, JSON.stringify(cursor));
-    return Promise.resolve();
+    return;
   }
 
-  listCursors(tenantId: string): Promise<Record<string, JsonValue>> {
+  async listCursors(tenantId: string): Promise<Record<string, JsonValue>> {
     const out: Record<string, JsonValue> = {};
     for (const [s, raw] of this.state(tenantId).cursors) out[s] = JSON.parse(raw) as JsonValue;
-    return Promise.resolve(out);
+    return out;
   }
 
-  clearCursors(tenantId: string, stream?: string): Promise<void> {
+  async clearCursors(tenantId: string, stream?: string): Promise<void> {
     const { cursors } = this.state(tenantId);
     if (stream === undefined) cursors.clear();
     else cursors.delete(stream);
-    return Promise.resolve();
+    return;
   }
 
   // --- per-record sync cache ---------------------------------------------------------------
 
-  getRecordStates(
+  async getRecordStates(
     tenantId: string,
     object: string,
     ids: readonly string[],
@@ -300,45 +296,52 @@ export class MemoryStore implements Store {
       if (w !== undefined) state.written = decodeWritten(w);
       out.set(id, state);
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  putRecordStates(tenantId: string, object: string, states: readonly RecordSyncStateUpdate[]): Promise<void> {
+  async putRecordStates(
+    tenantId: string,
+    object: string,
+    states: readonly RecordSyncStateUpdate[],
+  ): Promise<void> {
     const s = this.state(tenantId);
     for (const r of states) {
       if (r.inputHash !== undefined) s.hashes.set(`${object}\0${r.id}`, r.inputHash);
       if (r.written !== undefined) s.written.set(`${object}\0${r.id}`, encodeWritten(r.written));
     }
-    return Promise.resolve();
+    return;
   }
 
-  deleteRecordStates(tenantId: string, object: string, ids: readonly string[]): Promise<void> {
+  async deleteRecordStates(tenantId: string, object: string, ids: readonly string[]): Promise<void> {
     const s = this.state(tenantId);
     for (const id of ids) {
       s.hashes.delete(`${object}\0${id}`);
       s.written.delete(`${object}\0${id}`);
     }
-    return Promise.resolve();
+    return;
   }
 
   // --- attribution index -------------------------------------------------------------------
 
-  indexPeople(tenantId: string, entries: readonly PersonIndexEntry[]): Promise<void> {
+  async indexPeople(tenantId: string, entries: readonly PersonIndexEntry[]): Promise<void> {
     const { index } = this.state(tenantId);
     for (const e of entries) {
       const key = normaliseIndexKey(e.key);
       if (key !== '') index.set(`${e.kind}\0${key}`, e.personId);
     }
-    return Promise.resolve();
+    return;
   }
 
-  unindexPeople(tenantId: string, entries: readonly Omit<PersonIndexEntry, 'personId'>[]): Promise<void> {
+  async unindexPeople(
+    tenantId: string,
+    entries: readonly Omit<PersonIndexEntry, 'personId'>[],
+  ): Promise<void> {
     const { index } = this.state(tenantId);
     for (const e of entries) index.delete(`${e.kind}\0${normaliseIndexKey(e.key)}`);
-    return Promise.resolve();
+    return;
   }
 
-  lookupPeople(
+  async lookupPeople(
     tenantId: string,
     kind: PersonIndexKind,
     keys: readonly string[],
@@ -350,22 +353,22 @@ export class MemoryStore implements Store {
       const personId = index.get(`${kind}\0${key}`);
       if (key !== '' && personId !== undefined) out.set(key, personId);
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   // --- referral ledger ---------------------------------------------------------------------
 
-  getReferrals(tenantId: string, referredIds: readonly string[]): Promise<Map<string, ReferralEntry>> {
+  async getReferrals(tenantId: string, referredIds: readonly string[]): Promise<Map<string, ReferralEntry>> {
     const { ledger } = this.state(tenantId);
     const out = new Map<string, ReferralEntry>();
     for (const id of referredIds) {
       const raw = ledger.get(id);
       if (raw !== undefined) out.set(id, decodeReferral(id, raw));
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  putReferrals(tenantId: string, entries: readonly ReferralEntry[]): Promise<void> {
+  async putReferrals(tenantId: string, entries: readonly ReferralEntry[]): Promise<void> {
     const { ledger, byReferrer } = this.state(tenantId);
     for (const e of entries) {
       const raw = ledger.get(e.referredId);
@@ -378,7 +381,7 @@ export class MemoryStore implements Store {
       set.add(e.referredId);
       byReferrer.set(e.referrerId, set);
     }
-    return Promise.resolve();
+    return;
   }
 
   async referralsOf(tenantId: string, referrerId: string): Promise<ReferralEntry[]> {
@@ -389,7 +392,7 @@ export class MemoryStore implements Store {
       .sort((a, b) => a.at.localeCompare(b.at) || a.referredId.localeCompare(b.referredId));
   }
 
-  deleteReferrals(tenantId: string, referredIds: readonly string[]): Promise<void> {
+  async deleteReferrals(tenantId: string, referredIds: readonly string[]): Promise<void> {
     const { ledger, byReferrer } = this.state(tenantId);
     for (const id of referredIds) {
       const raw = ledger.get(id);
@@ -397,18 +400,18 @@ export class MemoryStore implements Store {
       byReferrer.get(decodeReferral(id, raw).referrerId)?.delete(id);
       ledger.delete(id);
     }
-    return Promise.resolve();
+    return;
   }
 
   // --- re-evaluation schedule --------------------------------------------------------------
 
-  scheduleAt(tenantId: string, entries: readonly { id: string; at: Date | null }[]): Promise<void> {
+  async scheduleAt(tenantId: string, entries: readonly { id: string; at: Date | null }[]): Promise<void> {
     const { schedule } = this.state(tenantId);
     for (const e of entries) {
       if (e.at === null) schedule.delete(e.id);
       else schedule.set(e.id, e.at.getTime());
     }
-    return Promise.resolve();
+    return;
   }
 
   private sortedSchedule(tenantId: string): [string, number][] {
@@ -418,48 +421,48 @@ export class MemoryStore implements Store {
     );
   }
 
-  dueBefore(tenantId: string, now: Date, limit: number): Promise<string[]> {
-    if (limit <= 0) return Promise.resolve([]);
+  async dueBefore(tenantId: string, now: Date, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
     const due = this.sortedSchedule(tenantId)
       .filter(([, at]) => at <= now.getTime())
       .slice(0, limit)
       .map(([id]) => id);
-    return Promise.resolve(due);
+    return due;
   }
 
-  nextDueAt(tenantId: string): Promise<Date | null> {
+  async nextDueAt(tenantId: string): Promise<Date | null> {
     const first = this.sortedSchedule(tenantId)[0];
-    return Promise.resolve(first === undefined ? null : new Date(first[1]));
+    return first === undefined ? null : new Date(first[1]);
   }
 
   // --- task ledger -------------------------------------------------------------------------
 
-  getTasks(tenantId: string, keys: readonly string[]): Promise<Map<string, TaskLedgerEntry>> {
+  async getTasks(tenantId: string, keys: readonly string[]): Promise<Map<string, TaskLedgerEntry>> {
     const { tasks } = this.state(tenantId);
     const out = new Map<string, TaskLedgerEntry>();
     for (const key of keys) {
       const raw = tasks.get(key);
       if (raw !== undefined) out.set(key, decodeTask(raw));
     }
-    return Promise.resolve(out);
+    return out;
   }
 
-  markTasksPending(tenantId: string, keys: readonly string[], at: Date): Promise<void> {
+  async markTasksPending(tenantId: string, keys: readonly string[], at: Date): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const key of keys) if (!tasks.get(key)?.startsWith('d')) tasks.set(key, encodeTaskPending(at));
-    return Promise.resolve();
+    return;
   }
 
-  markTasksDone(tenantId: string, entries: readonly { key: string; taskId: string }[]): Promise<void> {
+  async markTasksDone(tenantId: string, entries: readonly { key: string; taskId: string }[]): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const e of entries) tasks.set(e.key, encodeTaskDone(e.taskId));
-    return Promise.resolve();
+    return;
   }
 
-  clearPendingTasks(tenantId: string, keys: readonly string[]): Promise<void> {
+  async clearPendingTasks(tenantId: string, keys: readonly string[]): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const key of keys) if (tasks.get(key)?.startsWith('p')) tasks.delete(key);
-    return Promise.resolve();
+    return;
   }
 
   // --- history and errors ------------------------------------------------------------------
@@ -470,26 +473,26 @@ export class MemoryStore implements Store {
       .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  saveRun(tenantId: string, run: SyncRun): Promise<void> {
+  async saveRun(tenantId: string, run: SyncRun): Promise<void> {
     const { runs } = this.state(tenantId);
     runs.set(run.id, { json: JSON.stringify(run), started: Date.parse(run.startedAt) });
     const order = this.runOrder(tenantId);
     for (const [id] of order.slice(0, Math.max(0, order.length - this.maxRuns))) runs.delete(id);
-    return Promise.resolve();
+    return;
   }
 
-  getRun(tenantId: string, runId: string): Promise<SyncRun | null> {
+  async getRun(tenantId: string, runId: string): Promise<SyncRun | null> {
     const r = this.state(tenantId).runs.get(runId);
-    return Promise.resolve(r === undefined ? null : (JSON.parse(r.json) as SyncRun));
+    return r === undefined ? null : (JSON.parse(r.json) as SyncRun);
   }
 
-  listRuns(tenantId: string, limit = 20): Promise<SyncRun[]> {
+  async listRuns(tenantId: string, limit = 20): Promise<SyncRun[]> {
     const { runs } = this.state(tenantId);
     const newest = this.runOrder(tenantId).reverse().slice(0, Math.max(0, limit));
-    return Promise.resolve(newest.map(([id]) => JSON.parse(runs.get(id)?.json ?? 'null') as SyncRun));
+    return newest.map(([id]) => JSON.parse(runs.get(id)?.json ?? 'null') as SyncRun);
   }
 
-  recordErrors(tenantId: string, errors: readonly RecordErrorInput[], at: Date): Promise<void> {
+  async recordErrors(tenantId: string, errors: readonly RecordErrorInput[], at: Date): Promise<void> {
     const store = this.state(tenantId).errors;
     for (const e of errors) {
       const field = errorField(e.object, e.id);
@@ -497,26 +500,26 @@ export class MemoryStore implements Store {
       const previous = raw === undefined ? undefined : decodeRecordError(field, raw);
       store.set(field, encodeRecordError(nextRecordError(previous, e, at)));
     }
-    return Promise.resolve();
+    return;
   }
 
-  clearErrors(tenantId: string, refs: readonly { object: string; id: string }[]): Promise<void> {
+  async clearErrors(tenantId: string, refs: readonly { object: string; id: string }[]): Promise<void> {
     const store = this.state(tenantId).errors;
     for (const r of refs) store.delete(errorField(r.object, r.id));
-    return Promise.resolve();
+    return;
   }
 
-  listErrors(tenantId: string, limit = 100): Promise<StoredRecordError[]> {
+  async listErrors(tenantId: string, limit = 100): Promise<StoredRecordError[]> {
     const all = [...this.state(tenantId).errors].map(([field, raw]) => decodeRecordError(field, raw));
     all.sort((a, b) => b.lastSeen.localeCompare(a.lastSeen) || a.id.localeCompare(b.id));
-    return Promise.resolve(all.slice(0, Math.max(0, limit)));
+    return all.slice(0, Math.max(0, limit));
   }
 
-  countErrors(tenantId: string): Promise<number> {
-    return Promise.resolve(this.state(tenantId).errors.size);
+  async countErrors(tenantId: string): Promise<number> {
+    return this.state(tenantId).errors.size;
   }
 
-  recordsToRetry(tenantId: string, object: string, limit: number): Promise<string[]> {
+  async recordsToRetry(tenantId: string, object: string, limit: number): Promise<string[]> {
     const out: string[] = [];
     const prefix = errorField(object, '');
     for (const [field, raw] of this.state(tenantId).errors) {
@@ -524,47 +527,47 @@ export class MemoryStore implements Store {
       if (field.startsWith(prefix) && decodeRecordError(field, raw).retryable)
         out.push(field.slice(prefix.length));
     }
-    return Promise.resolve(out);
+    return out;
   }
 
   // --- reports -----------------------------------------------------------------------------
 
-  saveReport(tenantId: string, report: JsonValue): Promise<void> {
+  async saveReport(tenantId: string, report: JsonValue): Promise<void> {
     const stored: StoredReport = { report, savedAt: this.now().toISOString() };
     this.state(tenantId).report = JSON.stringify(stored);
-    return Promise.resolve();
+    return;
   }
 
-  loadReport(tenantId: string): Promise<StoredReport | null> {
+  async loadReport(tenantId: string): Promise<StoredReport | null> {
     const raw = this.state(tenantId).report;
-    return Promise.resolve(raw === undefined ? null : (JSON.parse(raw) as StoredReport));
+    return raw === undefined ? null : (JSON.parse(raw) as StoredReport);
   }
 
   // --- nonces and sessions -----------------------------------------------------------------
 
-  saveNonce(nonce: string, payload: JsonValue, ttlMs: number): Promise<void> {
+  async saveNonce(nonce: string, payload: JsonValue, ttlMs: number): Promise<void> {
     this.nonces.set(nonce, {
       value: JSON.stringify(payload),
       expiresAt: this.now().getTime() + Math.max(1, ttlMs),
     });
-    return Promise.resolve();
+    return;
   }
 
-  consumeNonce(nonce: string): Promise<JsonValue | null> {
+  async consumeNonce(nonce: string): Promise<JsonValue | null> {
     const e = this.live(this.nonces, nonce);
     this.nonces.delete(nonce);
-    return Promise.resolve(e === undefined ? null : (JSON.parse(e.value) as JsonValue));
+    return e === undefined ? null : (JSON.parse(e.value) as JsonValue);
   }
 
-  revokeSession(sessionId: string, until: Date): Promise<void> {
+  async revokeSession(sessionId: string, until: Date): Promise<void> {
     if (until.getTime() > this.now().getTime()) this.revoked.set(sessionId, until.getTime());
-    return Promise.resolve();
+    return;
   }
 
-  isSessionRevoked(sessionId: string): Promise<boolean> {
+  async isSessionRevoked(sessionId: string): Promise<boolean> {
     const until = this.revoked.get(sessionId);
     if (until !== undefined && until <= this.now().getTime()) this.revoked.delete(sessionId);
-    return Promise.resolve(until !== undefined && until > this.now().getTime());
+    return until !== undefined && until > this.now().getTime();
   }
 
   // --- limiter and lifecycle ---------------------------------------------------------------
@@ -577,11 +580,11 @@ export class MemoryStore implements Store {
     return new MemoryRateLimiter(this.state(tenantId).limiter, rules, options);
   }
 
-  ping(): Promise<void> {
-    return Promise.resolve();
+  async ping(): Promise<void> {
+    // In-process: always reachable.
   }
 
-  close(): Promise<void> {
-    return Promise.resolve();
+  async close(): Promise<void> {
+    // Nothing to close.
   }
 }
