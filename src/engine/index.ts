@@ -1,5 +1,38 @@
+/**
+ * The referral engine's public API (pure, synchronous, no I/O, no CRM names).
+ *
+ * Two ways to use it:
+ *  1. Whole account in memory: `runEngine(snapshot, { now, rules, linkTemplate, random?, ownerBudgets?, onPlan? })`
+ *     → person/deal/company plans (id, desired, changes), tasks, attribution decisions, report,
+ *     `nextEvaluationAt`. Used by tests, the benchmark, dry runs and small tenants.
+ *  2. Per record (the streaming pipeline, one page at a time, context from Redis):
+ *     - rules:       `parseRules(json)` (throws ERR_ENGINE_RULES_INVALID), `DEFAULT_RULES`
+ *     - stats:       `SpendHistogram` (add/remove/merge/toJSON/fromJSON) → `statsFromHistogram(h, rules)`
+ *     - readiness:   `evaluatePerson(person, { now, rules, tickets, stats, previous? })` → PersonEvaluation
+ *                    (score, ready, reasons, excludedBy, segments, tags, trigger, variant, inPilot,
+ *                    eligibleToAskAt, lastAskedAt, nextChangeAt — instants as epoch ms)
+ *     - asks:        `isAskCandidate(e, now)`, `askCandidate(e, ownerId)`, `OwnerBudget`, `scheduleAsks(cands, budget)`
+ *     - codes:       `CodeIssuer(random?)`.issue(isTaken), `ensureCode(stored, isTaken, issuer)`,
+ *                    `normalizeCode`, `isValidCode`, `codeProblem`, `typoCandidates`, `referralLink(template, code)`
+ *     - attribution: `attributeReferral(person, { now, rules, directory, existing? })` → AttributionDecision;
+ *                    `MapDirectory` (a ReferrerDirectory over Maps), `referrerRefOf(person, partnerIds)`, `nameTokens`
+ *     - credit:      `creditDeal(deal, capturedAt, rules)`, `rollupReferrer(entries, rules, paid?)`
+ *     - plan:        `desiredPerson({...})`, `desiredDeal(deal, attribution|null)`, `desiredCompany(company, partner|null)`,
+ *                    `diffOwned(desired, current, policies?)`, `applyChanges`, `sameValue`, task keys
+ *                    (`askTaskKey`, `followUpTaskKey`, `thankTaskKey`, `reviewTaskKey`, `rewardTaskKey`), `buildTask`
+ *     - report:      `ReportAccumulator` (addPerson/addDecision/addReferrer/addPartner, toJSON/fromJSON, finish)
+ *     - data:        `generateAccount(options)` seeded realistic canonical data (tests, bench, demo)
+ */
 export * from './model.js';
 export * from './rules.js';
 export * from './stats.js';
 export * from './readiness.js';
 export * from './asks.js';
+export * from './codes.js';
+export * from './names.js';
+export * from './attribution.js';
+export * from './directory.js';
+export * from './credit.js';
+export * from './plan.js';
+export * from './report.js';
+export * from './run.js';

@@ -318,6 +318,12 @@ export const RulesSchema = z
       .prefault({}),
     tasks: z
       .strictObject({
+        /**
+         * Follow-up, thank, review and reward tasks are created only for occasions (capture, win,
+         * reward) at most this many days old, so a first backfill of years of history does not
+         * flood reps with tasks about the past.
+         */
+        maxAgeDays: Days.default(30),
         ask: TaskTemplateSchema.default({
           subject: 'Ask {name} for a referral',
           body: 'Readiness {score}/100: {reasons}. Referral link: {link}',

@@ -1,0 +1,123 @@
+/**
+ * Free-text name matching for "how did you hear about us" (PRODUCT.md F-ATTR: fuzzy, low
+ * confidence, review only). Callers index referrers by `nameTokens(first last)` and look up the
+ * tokens of the free text; the engine scores candidates with Jaro-Winkler on the full name against
+ * the best window of the text.
+ */
+
+const STOP = new Set([
+  'a',
+  'an',
+  'and',
+  'the',
+  'my',
+  'me',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'by',
+  'from',
+  'via',
+  'of',
+  'at',
+  'to',
+  'friend',
+  'friends',
+  'colleague',
+  'coworker',
+  'co',
+  'worker',
+  'boss',
+  'referred',
+  'referral',
+  'recommended',
+  'recommendation',
+  'told',
+  'about',
+  'you',
+  'it',
+  'heard',
+  'through',
+  'thanks',
+  'thank',
+  'in',
+  'on',
+  'is',
+  'was',
+  'our',
+  'his',
+  'her',
+  'their',
+  'partner',
+  'customer',
+]);
+
+/** Lower-case, accents removed, letters only, stop words dropped, tokens of ≥ 2 letters. */
+export function nameTokens(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const plain = text
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z]+/g, ' ');
+  const out: string[] = [];
+  for (const t of plain.split(' ')) if (t.length >= 2 && !STOP.has(t)) out.push(t);
+  return out;
+}
+
+/** Jaro-Winkler similarity in [0, 1]. */
+export function jaroWinkler(a: string, b: string): number {
+  if (a === b) return a.length === 0 ? 0 : 1;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return 0;
+  const range = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
+  const ma = new Uint8Array(la);
+  const mb = new Uint8Array(lb);
+  let matches = 0;
+  for (let i = 0; i < la; i++) {
+    const lo = Math.max(0, i - range);
+    const hi = Math.min(lb - 1, i + range);
+    for (let j = lo; j <= hi; j++) {
+      if (mb[j] === 0 && a.charCodeAt(i) === b.charCodeAt(j)) {
+        ma[i] = 1;
+        mb[j] = 1;
+        matches++;
+        break;
+      }
+    }
+  }
+  if (matches === 0) return 0;
+  let k = 0;
+  let transpositions = 0;
+  for (let i = 0; i < la; i++) {
+    if (ma[i] === 0) continue;
+    while (mb[k] === 0) k++;
+    if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
+    k++;
+  }
+  const m = matches;
+  const jaro = (m / la + m / lb + (m - transpositions / 2) / m) / 3;
+  let prefix = 0;
+  while (prefix < 4 && prefix < la && prefix < lb && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+/**
+ * How well a person's name appears in free text: the best Jaro-Winkler between the name's tokens
+ * joined and any window of as many consecutive text tokens. 0 when either side has no tokens.
+ */
+export function nameSimilarity(textTokens: readonly string[], name: string | undefined): number {
+  const nt = nameTokens(name);
+  if (nt.length === 0 || textTokens.length === 0) return 0;
+  const target = nt.join(' ');
+  const w = Math.min(nt.length, textTokens.length);
+  let best = 0;
+  for (let i = 0; i + w <= textTokens.length; i++) {
+    const s = jaroWinkler(textTokens.slice(i, i + w).join(' '), target);
+    if (s > best) best = s;
+  }
+  // A single matching token (e.g. only a first name) is weak evidence: scale it down.
+  return nt.length > w || w === 1 ? best * 0.85 : best;
+}

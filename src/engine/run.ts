@@ -1,0 +1,511 @@
+/**
+ * `runEngine`: the whole engine over an in-memory account snapshot (tests, benchmark, small
+ * tenants, dry runs). It composes the per-record functions the streaming pipeline calls itself:
+ *
+ *   1. indexes: spend histogram (stats), codes/emails/names/clicks (directory), tickets by person
+ *   2. attribution of every captured referral (first valid wins: an earlier credited referral is
+ *      read back from the person's `referred_by_contact_id`, so CRM values act as the ledger)
+ *   3. deals: attribution fields, credit of won deals inside the window, thank-you tasks
+ *   4. roll-ups per referrer (tiers, rewards) and partner companies
+ *   5. people: evaluation, code issuance, plan; ask candidates are held back
+ *   6. asks scheduled under the per-owner daily caps (score desc, id), their plans and tasks
+ *
+ * Plans go to `onPlan` when given (nothing retained: a 1M-person run stays small), else they are
+ * returned. Deterministic for the same snapshot, `now`, rules and random source.
+ */
+import type { AskCandidate } from './asks.js';
+import { OwnerBudget, askCandidate, isAskCandidate, scheduleAsks } from './asks.js';
+import type { AttributionDecision, PriorAttribution, ReferrerRef } from './attribution.js';
+import { attributeReferral, hasCapture } from './attribution.js';
+import type { RandomSource } from './codes.js';
+import { CodeIssuer, codeProblem, normalizeCode, referralLink } from './codes.js';
+import type { PartnerRollup, ReferralRecord, ReferrerRollup } from './credit.js';
+import { creditDeal, emptyPartnerRollup, rollupReferrer } from './credit.js';
+import { MapDirectory, partnerIds, referrerRefOf } from './directory.js';
+import type { Company, Deal, Owner, Person, Ticket } from './model.js';
+import type { DealAttribution, EngineTask, RecordPlan } from './plan.js';
+import {
+  askTaskKey,
+  buildTask,
+  desiredCompany,
+  desiredDeal,
+  desiredPerson,
+  diffOwned,
+  followUpTaskKey,
+  formatMoney,
+  personName,
+  recentOccasion,
+  reviewTaskKey,
+  rewardTaskKey,
+  thankTaskKey,
+} from './plan.js';
+import type { PersonEvaluation } from './readiness.js';
+import { evaluatePerson, reasonsText } from './readiness.js';
+import type { Report } from './report.js';
+import { ReportAccumulator } from './report.js';
+import type { Rules } from './rules.js';
+import { DAY_MS, DEFAULT_RULES } from './rules.js';
+import { SpendHistogram, statsFromHistogram } from './stats.js';
+import { ms } from './util.js';
+
+export interface LinkClick {
+  clickId: string;
+  /** The referral code the clicked link carried. */
+  code: string;
+  at?: Date;
+}
+
+export interface EngineSnapshot {
+  people: readonly Person[];
+  companies: readonly Company[];
+  deals: readonly Deal[];
+  tickets: readonly Ticket[];
+  owners: readonly Owner[];
+  /** Referral link clicks recorded by the landing page, if any. */
+  clicks?: readonly LinkClick[];
+}
+
+export type PlanKind = 'person' | 'deal' | 'company';
+
+export interface EngineOptions {
+  now: number | Date;
+  rules?: Rules;
+  /** Random source for new codes (default crypto); or a ready issuer. */
+  random?: RandomSource;
+  codeIssuer?: CodeIssuer;
+  /** Referral link template with `{code}`. */
+  linkTemplate: string;
+  /** Remaining new-ask budget per owner today (default: the daily cap for everyone). */
+  ownerBudgets?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /** Receives every plan instead of the result retaining it. */
+  onPlan?: (kind: PlanKind, plan: RecordPlan) => void;
+  /** Retain plans without changes in the result (default true; ignored with `onPlan`). */
+  keepUnchanged?: boolean;
+}
+
+export interface EngineCounts {
+  people: number;
+  deals: number;
+  companies: number;
+  /** Records with at least one change, per kind. */
+  changed: Record<PlanKind, number>;
+  /** Changes per owned field, per kind ("person.referral_ready": 1234). */
+  fieldChanges: Record<string, number>;
+  codesIssued: number;
+  asksScheduled: number;
+  asksDeferred: number;
+  dealsCredited: number;
+}
+
+export interface EngineResult {
+  personPlans: RecordPlan[];
+  dealPlans: RecordPlan[];
+  companyPlans: RecordPlan[];
+  tasks: EngineTask[];
+  /** One per person with a referral capture. */
+  decisions: AttributionDecision[];
+  report: Report;
+  /** The earliest `nextChangeAt` over everyone: when to re-run with no data change. */
+  nextEvaluationAt: Date | null;
+  counts: EngineCounts;
+}
+
+interface LedgerEntry extends ReferralRecord {
+  referred: Person | null;
+}
+
+const NO_TICKETS: readonly Ticket[] = [];
+
+export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): EngineResult {
+  const now = typeof options.now === 'number' ? options.now : options.now.getTime();
+  const rules = options.rules ?? DEFAULT_RULES;
+  const issuer = options.codeIssuer ?? new CodeIssuer(options.random);
+  const keepUnchanged = options.keepUnchanged ?? true;
+  const report = new ReportAccumulator();
+  const tasks: EngineTask[] = [];
+  const decisions: AttributionDecision[] = [];
+  const result: EngineResult = {
+    personPlans: [],
+    dealPlans: [],
+    companyPlans: [],
+    tasks,
+    decisions,
+    report: undefined as unknown as Report,
+    nextEvaluationAt: null,
+    counts: {
+      people: snapshot.people.length,
+      deals: snapshot.deals.length,
+      companies: snapshot.companies.length,
+      changed: { person: 0, deal: 0, company: 0 },
+      fieldChanges: {},
+      codesIssued: 0,
+      asksScheduled: 0,
+      asksDeferred: 0,
+      dealsCredited: 0,
+    },
+  };
+  const counts = result.counts;
+  const emit = (
+    kind: PlanKind,
+    id: string,
+    desired: RecordPlan['desired'],
+    current: Person['current'],
+  ): void => {
+    const changes = diffOwned(desired, current);
+    let changed = false;
+    for (const k in changes) {
+      changed = true;
+      const key = `${kind}.${k}`;
+      counts.fieldChanges[key] = (counts.fieldChanges[key] ?? 0) + 1;
+    }
+    if (changed) counts.changed[kind]++;
+    const plan = { id, desired, changes };
+    if (options.onPlan !== undefined) options.onPlan(kind, plan);
+    else if (changed || keepUnchanged) {
+      (kind === 'person'
+        ? result.personPlans
+        : kind === 'deal'
+          ? result.dealPlans
+          : result.companyPlans
+      ).push(plan);
+    }
+  };
+
+  // ---- 1. Indexes
+  const partners = partnerIds(snapshot.companies);
+  const histogram = new SpendHistogram();
+  const directory = new MapDirectory();
+  const takenCodes = new Set<string>();
+  /** People whose stored code is unusable (invalid, or a duplicate of an earlier person's). */
+  const codeOwner = new Map<string, string>();
+  const refCache = new Map<string, ReferrerRef>();
+  const refOf = (p: Person): ReferrerRef => {
+    let r = refCache.get(p.id);
+    if (r === undefined) refCache.set(p.id, (r = referrerRefOf(p, partners)));
+    return r;
+  };
+  const wantedReferrers = new Set<string>();
+  for (const p of snapshot.people) {
+    const by = p.current.referred_by_contact_id;
+    if (typeof by === 'string' && by !== '') wantedReferrers.add(by);
+  }
+  const byId = new Map<string, Person>();
+  for (const p of snapshot.people) {
+    histogram.addPerson(p);
+    if (wantedReferrers.has(p.id)) byId.set(p.id, p);
+    const stored = p.current.referral_code;
+    let hasCode = false;
+    if (typeof stored === 'string') {
+      const code = normalizeCode(stored);
+      if (codeProblem(code) === null && !codeOwner.has(code)) {
+        codeOwner.set(code, p.id);
+        takenCodes.add(code);
+        const ref = refOf(p);
+        directory.addCode(code, ref);
+        directory.addName(ref);
+        hasCode = true;
+      }
+    }
+    if (
+      p.email !== undefined &&
+      (hasCode || p.isCustomer === true || p.isEmployee === true || refCache.has(p.id))
+    ) {
+      directory.addEmail(p.email, refOf(p));
+    } else if (p.email !== undefined && p.companyId !== undefined && partners.has(p.companyId)) {
+      directory.addEmail(p.email, refOf(p));
+    }
+  }
+  for (const c of snapshot.clicks ?? []) {
+    const ref = directory.byCode(normalizeCode(c.code));
+    if (ref !== undefined) directory.addClick(c.clickId, ref, ms(c.at));
+  }
+  const stats = statsFromHistogram(histogram, rules);
+  const ticketsByPerson = new Map<string, Ticket[]>();
+  for (const t of snapshot.tickets) {
+    for (const pid of t.personIds) {
+      const list = ticketsByPerson.get(pid);
+      if (list === undefined) ticketsByPerson.set(pid, [t]);
+      else list.push(t);
+    }
+  }
+
+  // ---- 2. Attribution
+  const ledger = new Map<string, Map<string, LedgerEntry>>();
+  const referrers = new Map<string, ReferrerRef>();
+  const credited = new Map<string, AttributionDecision>();
+  const partnerRollups = new Map<string, PartnerRollup>();
+  const partnerOf = (id: string): PartnerRollup => {
+    let r = partnerRollups.get(id);
+    if (r === undefined) partnerRollups.set(id, (r = emptyPartnerRollup()));
+    return r;
+  };
+  const addLedger = (
+    referrer: ReferrerRef,
+    referredId: string,
+    referred: Person | null,
+    capturedAt: number,
+  ): void => {
+    referrers.set(referrer.id, referrer);
+    let entries = ledger.get(referrer.id);
+    if (entries === undefined) ledger.set(referrer.id, (entries = new Map()));
+    if (!entries.has(referredId)) {
+      entries.set(referredId, { referredId, referred, capturedAt, convertedAt: null, revenue: 0 });
+      if (referrer.type === 'partner' && referrer.companyId !== undefined)
+        partnerOf(referrer.companyId).sent++;
+      const rc = referred?.companyId;
+      if (rc !== undefined && partners.has(rc)) partnerOf(rc).received++;
+    }
+  };
+  for (const p of snapshot.people) {
+    const priorId = p.current.referred_by_contact_id;
+    const hasPrior = typeof priorId === 'string' && priorId !== '';
+    if (!hasCapture(p) && !hasPrior) continue;
+    let existing: PriorAttribution | undefined;
+    if (hasPrior) {
+      const known = byId.get(priorId);
+      const referrer: ReferrerRef = known !== undefined ? refOf(known) : { id: priorId, type: 'customer' };
+      if (known === undefined && typeof p.current.referred_by_name === 'string')
+        referrer.name = p.current.referred_by_name;
+      const m = p.current.referral_attribution_method;
+      existing = {
+        referrer,
+        method: m === 'code' || m === 'click' || m === 'email' || m === 'name' ? m : 'manual',
+        capturedAt: ms(p.capture?.capturedAt) || ms(p.createdAt) || now,
+      };
+      if (Number.isNaN(existing.capturedAt)) existing.capturedAt = now;
+    }
+    const d = attributeReferral(
+      p,
+      existing === undefined ? { now, rules, directory } : { now, rules, directory, existing },
+    );
+    decisions.push(d);
+    report.addDecision(d);
+    if (d.status === 'credited' && d.referrer !== undefined) {
+      credited.set(p.id, d);
+      addLedger(d.referrer, p.id, p, d.capturedAt);
+      if (
+        recentOccasion(d.capturedAt, now, rules) &&
+        d.reason !== 'kept_first' &&
+        d.reason !== 'already_attributed'
+      ) {
+        tasks.push(
+          buildTask(
+            'follow_up',
+            followUpTaskKey(p.id, d.referrer.id),
+            rules.tasks.followUp,
+            { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, method: d.method ?? '' },
+            now,
+            { personId: p.id, ownerId: p.ownerId, companyId: p.companyId },
+          ),
+        );
+      }
+    } else if (
+      d.status === 'review' &&
+      d.referrer !== undefined &&
+      recentOccasion(d.capturedAt, now, rules)
+    ) {
+      tasks.push(
+        buildTask(
+          'review',
+          reviewTaskKey(p.id, d.referrer.id),
+          rules.tasks.review,
+          { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, reasons: d.text },
+          now,
+          { personId: p.id, ownerId: p.ownerId, companyId: p.companyId },
+        ),
+      );
+    }
+  }
+
+  // ---- 3. Deals
+  for (const deal of snapshot.deals) {
+    let decision: AttributionDecision | undefined;
+    let referredId: string | undefined;
+    for (const pid of deal.personIds) {
+      decision = credited.get(pid);
+      if (decision !== undefined) {
+        referredId = pid;
+        break;
+      }
+    }
+    let attribution: DealAttribution | null = null;
+    if (decision !== undefined && decision.referrer !== undefined && referredId !== undefined) {
+      const referrer = decision.referrer;
+      const credit = creditDeal(deal, decision.capturedAt, rules);
+      const created = ms(deal.createdAt);
+      const isReferralDeal = credit.credited || !(created < decision.capturedAt - DAY_MS);
+      if (isReferralDeal) {
+        attribution = {
+          referrerId: referrer.id,
+          referrerName: referrer.name ?? null,
+          referrerType: referrer.type,
+          codeUsed: decision.codeUsed ?? null,
+        };
+      }
+      if (credit.credited) {
+        counts.dealsCredited++;
+        const entry = ledger.get(referrer.id)?.get(referredId);
+        if (entry !== undefined) {
+          entry.revenue += credit.amount;
+          const wonAt = credit.wonAt ?? now;
+          if (entry.convertedAt === null || wonAt < entry.convertedAt) entry.convertedAt = wonAt;
+        }
+        if (referrer.type === 'partner' && referrer.companyId !== undefined) {
+          partnerOf(referrer.companyId).revenue += credit.amount;
+        }
+        if (recentOccasion(credit.wonAt ?? now, now, rules)) {
+          tasks.push(
+            buildTask(
+              'thank',
+              thankTaskKey(referrer.id, deal.id),
+              rules.tasks.thank,
+              {
+                name: referrer.name ?? referrer.id,
+                referred:
+                  entry?.referred !== undefined && entry.referred !== null
+                    ? personName(entry.referred)
+                    : referredId,
+                deal: deal.name ?? deal.id,
+                amount: formatMoney(credit.amount, deal.amount?.currency ?? rules.rewards.currency),
+              },
+              now,
+              {
+                personId: referrer.id,
+                ownerId: referrer.ownerId,
+                dealId: deal.id,
+                companyId: referrer.companyId,
+              },
+            ),
+          );
+        }
+      }
+    }
+    emit('deal', deal.id, desiredDeal(deal, attribution), deal.current);
+  }
+
+  // ---- 4. Roll-ups per referrer, reward tasks
+  const rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
+  for (const [referrerId, entries] of ledger) {
+    const list = [...entries.values()];
+    const rollup = rollupReferrer(list, rules);
+    rollups.set(referrerId, { rollup, entries: list });
+    const referrer = referrers.get(referrerId)!;
+    for (const reward of rollup.rewards) {
+      if (!recentOccasion(reward.at, now, rules)) continue;
+      tasks.push(
+        buildTask(
+          'reward',
+          rewardTaskKey(referrerId, reward.key),
+          rules.tasks.reward,
+          {
+            name: referrer.name ?? referrerId,
+            amount: formatMoney(reward.amount, rules.rewards.currency),
+            reasons: reward.name,
+          },
+          now,
+          { personId: referrerId, ownerId: referrer.ownerId, companyId: referrer.companyId },
+        ),
+      );
+    }
+  }
+  for (const company of snapshot.companies) {
+    const p = company.isPartner === true ? (partnerRollups.get(company.id) ?? emptyPartnerRollup()) : null;
+    if (p !== null) report.addPartner(company, p);
+    emit('company', company.id, desiredCompany(company, p), company.current);
+  }
+
+  // ---- 5. People
+  let nextAt = Infinity;
+  const candidates: { person: Person; e: PersonEvaluation; code: string | null; c: AskCandidate }[] = [];
+  const isTaken = (code: string): boolean => takenCodes.has(code);
+  const seenReferrers = new Set<string>();
+  const planPerson = (p: Person, e: PersonEvaluation, code: string | null, askedAt: number | null): void => {
+    const r = rollups.get(p.id);
+    if (r !== undefined) {
+      seenReferrers.add(p.id);
+      report.addReferrer(referrers.get(p.id) ?? refOf(p), r.rollup, r.entries, e);
+    }
+    report.addPerson(p, e, askedAt !== null);
+    const desired = desiredPerson({
+      person: p,
+      evaluation: e,
+      code,
+      link: code === null ? null : referralLink(options.linkTemplate, code),
+      askedAt,
+      attribution: credited.get(p.id) ?? null,
+      rollup: r?.rollup ?? null,
+      rules,
+    });
+    emit('person', p.id, desired, p.current);
+  };
+  for (const p of snapshot.people) {
+    const e = evaluatePerson(p, { now, rules, tickets: ticketsByPerson.get(p.id) ?? NO_TICKETS, stats });
+    if (e.nextChangeAt !== null && e.nextChangeAt < nextAt) nextAt = e.nextChangeAt;
+    // Code: keep a valid stored one (stable); issue to advocates (or everyone) otherwise.
+    let code: string | null = null;
+    const stored = p.current.referral_code;
+    if (typeof stored === 'string') {
+      const n = normalizeCode(stored);
+      if (codeOwner.get(n) === p.id) code = n;
+    }
+    if (
+      code === null &&
+      (rules.codes.issueTo === 'everyone' ||
+        (e.ready && e.inPilot) ||
+        e.lastAskedAt !== null ||
+        rollups.has(p.id) ||
+        p.isEmployee === true ||
+        (p.companyId !== undefined && partners.has(p.companyId)))
+    ) {
+      code = issuer.issue(isTaken);
+      takenCodes.add(code);
+      counts.codesIssued++;
+    }
+    if (isAskCandidate(e, now)) {
+      candidates.push({ person: p, e, code, c: askCandidate(e, p.ownerId) });
+      continue;
+    }
+    planPerson(p, e, code, null);
+  }
+
+  // ---- 6. Asks under the per-owner daily caps
+  const budget = OwnerBudget.fromRules(rules, options.ownerBudgets);
+  const byCandidate = new Map(candidates.map((x) => [x.c, x]));
+  const schedule = scheduleAsks(
+    candidates.map((x) => x.c),
+    budget,
+  );
+  counts.asksScheduled = schedule.scheduled.length;
+  counts.asksDeferred = schedule.deferred.length;
+  for (const c of schedule.scheduled) {
+    const x = byCandidate.get(c)!;
+    planPerson(x.person, x.e, x.code, now);
+    tasks.push(
+      buildTask(
+        'ask',
+        askTaskKey(x.person.id, x.e.lastAskedAt),
+        rules.tasks.ask,
+        {
+          name: personName(x.person),
+          score: x.e.score,
+          reasons: reasonsText(x.e),
+          code: x.code ?? '',
+          link: x.code === null ? '' : referralLink(options.linkTemplate, x.code),
+        },
+        now,
+        { personId: x.person.id, ownerId: x.person.ownerId, companyId: x.person.companyId },
+      ),
+    );
+  }
+  for (const c of schedule.deferred) {
+    const x = byCandidate.get(c)!;
+    planPerson(x.person, x.e, x.code, null);
+  }
+  for (const [id, r] of rollups) {
+    if (!seenReferrers.has(id)) report.addReferrer(referrers.get(id)!, r.rollup, r.entries, null);
+  }
+
+  result.report = report.finish();
+  result.nextEvaluationAt = nextAt === Infinity ? null : new Date(nextAt);
+  return result;
+}
