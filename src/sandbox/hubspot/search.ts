@@ -1,0 +1,343 @@
+/**
+ * CRM search (`POST /crm/v3/objects/{type}/search`), API_FACTS §CRM v3 Search: filterGroups ANDed
+ * inside a group and ORed across groups (max 5 groups × 6 filters, 18 in total), one sort,
+ * limit ≤ 200 (default 10), `after` an integer offset string, at most 10,000 results reachable by
+ * paging (beyond → 400), archived records never returned, fresh writes visible only after the
+ * configured indexing lag.
+ */
+import { z } from 'zod';
+import { readProp, toWire, type CrmContext, type SnapshotView, type WireObject } from './crm.js';
+import { parseDateTime, type PropertyDef } from './schema.js';
+import type { HsRecord } from './table.js';
+import { objectTypeOf, validationError, type ObjectType } from './wire.js';
+
+export const SEARCH_MAX_LIMIT = 200;
+export const SEARCH_RESULT_CAP = 10_000;
+export const MAX_FILTER_GROUPS = 5;
+export const MAX_FILTERS_PER_GROUP = 6;
+export const MAX_FILTERS_TOTAL = 18;
+export const MAX_QUERY_LENGTH = 3_000;
+
+const OPERATORS = [
+  'EQ',
+  'NEQ',
+  'LT',
+  'LTE',
+  'GT',
+  'GTE',
+  'BETWEEN',
+  'IN',
+  'NOT_IN',
+  'HAS_PROPERTY',
+  'NOT_HAS_PROPERTY',
+  'CONTAINS_TOKEN',
+  'NOT_CONTAINS_TOKEN',
+] as const;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const FilterSchema = z.object({
+  propertyName: z.string().min(1),
+  operator: z.enum(OPERATORS),
+  value: scalar.optional(),
+  highValue: scalar.optional(),
+  values: z.array(scalar).optional(),
+});
+type Filter = z.infer<typeof FilterSchema>;
+
+const SortSchema = z.union([
+  z.object({
+    propertyName: z.string().min(1),
+    direction: z.enum(['ASCENDING', 'DESCENDING']).default('ASCENDING'),
+  }),
+  // The SDK README passes sorts as strings ("-createdate" = descending).
+  z
+    .string()
+    .transform((s) =>
+      s.startsWith('-')
+        ? { propertyName: s.slice(1), direction: 'DESCENDING' as const }
+        : { propertyName: s, direction: 'ASCENDING' as const },
+    ),
+]);
+
+export const SearchRequestSchema = z.object({
+  filterGroups: z.array(z.object({ filters: z.array(FilterSchema).default([]) })).default([]),
+  sorts: z.array(SortSchema).default([]),
+  properties: z.array(z.string()).optional(),
+  query: z.string().optional(),
+  limit: z.coerce.number().int().min(0).optional(),
+  after: z.union([z.string(), z.number()]).optional(),
+});
+export type SearchRequest = z.infer<typeof SearchRequestSchema>;
+
+export interface SearchResponse {
+  total: number;
+  results: WireObject[];
+  paging?: { next: { after: string } };
+}
+
+/** Properties the free-text `query` looks at (HubSpot's default searchable properties). */
+const QUERY_PROPS: Record<ObjectType, readonly string[]> = {
+  contacts: ['firstname', 'lastname', 'email', 'phone', 'company'],
+  companies: ['name', 'domain', 'website', 'phone'],
+  deals: ['dealname', 'pipeline', 'dealstage', 'description'],
+  tickets: ['subject', 'content', 'hs_pipeline_stage'],
+  tasks: ['hs_task_subject', 'hs_task_body'],
+};
+
+type View = HsRecord | SnapshotView;
+
+function isNumericType(def: PropertyDef | undefined): boolean {
+  return def !== undefined && (def.type === 'number' || def.type === 'date' || def.type === 'datetime');
+}
+
+function toNumber(def: PropertyDef | undefined, v: string): number {
+  if (def?.type === 'number') return Number(v);
+  if (def?.type === 'date' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return Date.parse(`${v}T00:00:00Z`);
+  return parseDateTime(v) ?? NaN;
+}
+
+function tokens(v: string): string[] {
+  return v
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}_-]+/u)
+    .filter((t) => t !== '');
+}
+
+function tokenMatch(value: string, pattern: string): boolean {
+  const p = pattern.toLowerCase();
+  if (p.includes('*')) {
+    const re = new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
+    return re.test(value.toLowerCase()) || tokens(value).some((t) => re.test(t));
+  }
+  const want = tokens(p);
+  const have = new Set(tokens(value));
+  return want.length > 0 && want.every((t) => have.has(t));
+}
+
+class Matcher {
+  constructor(
+    private readonly ctx: CrmContext,
+    private readonly type: ObjectType,
+  ) {}
+
+  private def(name: string): PropertyDef | undefined {
+    return this.ctx.state.properties[this.type].get(name);
+  }
+
+  compare(name: string, a: string, b: string): number {
+    const def = this.def(name);
+    if (name === 'hs_object_id' || isNumericType(def)) return toNumber(def, a) - toNumber(def, b);
+    const la = a.toLowerCase();
+    const lb = b.toLowerCase();
+    return la < lb ? -1 : la > lb ? 1 : 0;
+  }
+
+  private associated(rec: View, name: string, values: string[]): boolean {
+    const other = objectTypeOf(name.slice('associations.'.length));
+    if (other === undefined) return false;
+    return values.some((v) => this.ctx.state.associations.has(this.type, rec.num, other, Number(v)));
+  }
+
+  filter(rec: View, f: Filter): boolean {
+    if (f.propertyName.startsWith('associations.')) {
+      const vals = f.values ?? (f.value === undefined ? [] : [f.value]);
+      const hit = this.associated(rec, f.propertyName, vals);
+      return f.operator === 'NEQ' || f.operator === 'NOT_IN' ? !hit : hit;
+    }
+    const v = readProp(this.type, rec, f.propertyName);
+    const has = v !== null && v !== '';
+    const cmp = (x: string | undefined): number =>
+      x === undefined || v === null ? NaN : this.compare(f.propertyName, v, x);
+    switch (f.operator) {
+      case 'HAS_PROPERTY':
+        return has;
+      case 'NOT_HAS_PROPERTY':
+        return !has;
+      case 'EQ':
+        return has && cmp(f.value) === 0;
+      case 'NEQ':
+        return !has || cmp(f.value) !== 0;
+      case 'LT':
+        return has && cmp(f.value) < 0;
+      case 'LTE':
+        return has && cmp(f.value) <= 0;
+      case 'GT':
+        return has && cmp(f.value) > 0;
+      case 'GTE':
+        return has && cmp(f.value) >= 0;
+      case 'BETWEEN':
+        return has && cmp(f.value) >= 0 && cmp(f.highValue) <= 0;
+      case 'IN':
+        return has && (f.values ?? []).some((x) => cmp(x) === 0);
+      case 'NOT_IN':
+        return !has || !(f.values ?? []).some((x) => cmp(x) === 0);
+      case 'CONTAINS_TOKEN':
+        return has && v !== null && tokenMatch(v, f.value ?? '');
+      case 'NOT_CONTAINS_TOKEN':
+        return !has || v === null || !tokenMatch(v, f.value ?? '');
+    }
+  }
+
+  query(rec: View, q: string): boolean {
+    const needle = q.toLowerCase();
+    return QUERY_PROPS[this.type].some((p) =>
+      (readProp(this.type, rec, p) ?? '').toLowerCase().includes(needle),
+    );
+  }
+}
+
+/** The lower/upper bound on last-modified shared by every filter group, if any (index use). */
+function modifiedRange(type: ObjectType, groups: { filters: Filter[] }[]): [number, number] | undefined {
+  if (groups.length === 0) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const g of groups) {
+    let glo = -Infinity;
+    let ghi = Infinity;
+    for (const f of g.filters) {
+      if (
+        f.propertyName !== 'hs_lastmodifieddate' &&
+        !(type === 'contacts' && f.propertyName === 'lastmodifieddate')
+      )
+        continue;
+      const a = f.value === undefined ? undefined : parseDateTime(f.value);
+      const b = f.highValue === undefined ? undefined : parseDateTime(f.highValue);
+      if (a === undefined) continue;
+      if (f.operator === 'GT') glo = Math.max(glo, a + 1);
+      else if (f.operator === 'GTE' || f.operator === 'EQ') glo = Math.max(glo, a);
+      else if (f.operator === 'BETWEEN') glo = Math.max(glo, a);
+      if (f.operator === 'LT') ghi = Math.min(ghi, a - 1);
+      else if (f.operator === 'LTE' || f.operator === 'EQ') ghi = Math.min(ghi, a);
+      else if (f.operator === 'BETWEEN' && b !== undefined) ghi = Math.min(ghi, b);
+    }
+    if (glo === -Infinity) return undefined;
+    lo = Math.min(lo, glo);
+    hi = Math.max(hi, ghi);
+  }
+  return [lo, hi === Infinity ? Number.MAX_SAFE_INTEGER : hi];
+}
+
+function validate(req: SearchRequest): { limit: number; offset: number } {
+  const groups = req.filterGroups;
+  const total = groups.reduce((n, g) => n + g.filters.length, 0);
+  if (
+    groups.length > MAX_FILTER_GROUPS ||
+    groups.some((g) => g.filters.length > MAX_FILTERS_PER_GROUP) ||
+    total > MAX_FILTERS_TOTAL
+  )
+    throw validationError(
+      `Too many filters: at most ${MAX_FILTER_GROUPS} filterGroups of ${MAX_FILTERS_PER_GROUP} filters each and ${MAX_FILTERS_TOTAL} filters in total are allowed.`,
+    );
+  for (const g of groups)
+    for (const f of g.filters) {
+      const needsValue = [
+        'EQ',
+        'NEQ',
+        'LT',
+        'LTE',
+        'GT',
+        'GTE',
+        'BETWEEN',
+        'CONTAINS_TOKEN',
+        'NOT_CONTAINS_TOKEN',
+      ];
+      if (needsValue.includes(f.operator) && f.value === undefined)
+        throw validationError(`Filter on ${f.propertyName} with operator ${f.operator} needs a value.`);
+      if (f.operator === 'BETWEEN' && f.highValue === undefined)
+        throw validationError(`Filter on ${f.propertyName} with operator BETWEEN needs a highValue.`);
+      if (
+        (f.operator === 'IN' || f.operator === 'NOT_IN') &&
+        (f.values === undefined || f.values.length === 0)
+      )
+        throw validationError(`Filter on ${f.propertyName} with operator ${f.operator} needs values.`);
+    }
+  if (req.sorts.length > 1) throw validationError('Only one sort is allowed.');
+  if (req.query !== undefined && req.query.length > MAX_QUERY_LENGTH)
+    throw validationError(`query must be at most ${MAX_QUERY_LENGTH} characters.`);
+  const limit = req.limit ?? 10;
+  if (limit > SEARCH_MAX_LIMIT) throw validationError(`limit must be at most ${SEARCH_MAX_LIMIT}.`);
+  const afterRaw = req.after === undefined || req.after === '' ? '0' : String(req.after);
+  if (!/^\d+$/.test(afterRaw))
+    throw validationError(`after must be an integer offset, got ${JSON.stringify(afterRaw)}.`);
+  const offset = Number(afterRaw);
+  // API_FACTS §Search: "10,000 total results cap (paging beyond → 400)".
+  if (offset + Math.max(limit, 1) > SEARCH_RESULT_CAP)
+    throw validationError(
+      `The search API can page through at most ${SEARCH_RESULT_CAP} results; after=${offset} with limit=${limit} goes beyond it.`,
+    );
+  return { limit, offset };
+}
+
+export function search(ctx: CrmContext, type: ObjectType, req: SearchRequest): SearchResponse {
+  const { limit, offset } = validate(req);
+  const m = new Matcher(ctx, type);
+  const table = ctx.state.objects[type];
+  const nowMs = ctx.now().getTime();
+  const lag = ctx.state.indexingLagMs > 0;
+  const sort = req.sorts[0];
+  const groups = req.filterGroups.filter((g) => g.filters.length > 0);
+  const q = req.query?.trim();
+
+  const view = (r: HsRecord): View | undefined => {
+    if (lag && nowMs < r.visibleMs) return r.snapshot ?? undefined;
+    return r.archived ? undefined : r;
+  };
+  const matches = (r: View): boolean =>
+    (groups.length === 0 || groups.some((g) => g.filters.every((f) => m.filter(r, f)))) &&
+    (q === undefined || q === '' || m.query(r, q));
+
+  const range = lag ? undefined : modifiedRange(type, groups);
+  const sortsByModified =
+    sort !== undefined &&
+    (sort.propertyName === 'hs_lastmodifieddate' ||
+      (type === 'contacts' && sort.propertyName === 'lastmodifieddate'));
+
+  const page: View[] = [];
+  let total = 0;
+  if (range !== undefined && sortsByModified) {
+    // Fast path for incremental sync: walk the last-modified index from the cursor time.
+    for (const r of table.byModified(range[0], range[1], sort.direction === 'DESCENDING')) {
+      const v = view(r);
+      if (v === undefined || !matches(v)) continue;
+      if (total >= offset && page.length < limit) page.push(v);
+      total++;
+    }
+  } else {
+    const source: Iterable<HsRecord> =
+      range !== undefined ? table.byModified(range[0], range[1], false) : table.records.values();
+    const all: View[] = [];
+    for (const r of source) {
+      const v = view(r);
+      if (v !== undefined && matches(v)) all.push(v);
+    }
+    if (sort !== undefined) {
+      const dir = sort.direction === 'DESCENDING' ? -1 : 1;
+      all.sort((a, b) => {
+        const va = readProp(type, a, sort.propertyName);
+        const vb = readProp(type, b, sort.propertyName);
+        if (va === null || vb === null) return va === vb ? a.num - b.num : va === null ? 1 : -1;
+        const c = m.compare(sort.propertyName, va, vb);
+        return c !== 0 && !Number.isNaN(c) ? c * dir : a.num - b.num;
+      });
+    } else if (range !== undefined) {
+      all.sort((a, b) => a.num - b.num);
+    }
+    total = all.length;
+    page.push(...all.slice(offset, offset + limit));
+  }
+  const out: SearchResponse = {
+    total,
+    results: page.map((v) =>
+      toWire(ctx, type, v, req.properties && req.properties.length > 0 ? req.properties : undefined),
+    ),
+  };
+  if (offset + page.length < total && page.length > 0)
+    out.paging = { next: { after: String(offset + page.length) } };
+  return out;
+}
