@@ -35,7 +35,7 @@ import { describeFields } from './describe.js';
 import { ERR_SALESFORCE_PAYLOAD } from './errors.js';
 import type { SalesforceFacts, SalesforceSettings } from './facts.js';
 import type { BudgetState } from './limits.js';
-import { deprovision, fullName, provision } from './provision.js';
+import { deprovision, provision } from './provision.js';
 import { pullObject } from './pull.js';
 import { pushUpdates } from './push.js';
 import { pushTasks } from './tasks.js';
@@ -90,7 +90,7 @@ export class SalesforceConnector implements CrmConnector {
       permissionSetName: this.facts.metadata.permissionSetName,
       integrationUserId: this.settings.integrationUserId ?? tokens.userId,
     });
-    for (const f of fields) this.owned.add(fullName(f));
+    for (const f of fields) this.owned.add(`${f.object}.${f.name}`);
     return report;
   }
 

@@ -10,6 +10,7 @@
  * the assignment in place and makes no write call. A same-named field of an incompatible type is
  * reported as a conflict and never touched.
  */
+import { z } from 'zod';
 import type { OwnedFieldDefinition, ProvisionReport } from '../contract.js';
 import type { OwnedFieldType } from '../../src/engine/model.js';
 import { AppError } from '../../src/errors.js';
@@ -57,8 +58,75 @@ export const TASK_KEY_DEFINITION: OwnedFieldDefinition = {
   description: 'Idempotency key of tasks created by referral-sync (one task per key).',
 };
 
+/**
+ * Task and Event custom fields belong to the Activity object in the Metadata API (SF CustomField:
+ * "activity custom fields are defined on Activity"); `Task.X__c` is refused there.
+ */
+export function metadataObject(object: string): string {
+  return object === 'Task' || object === 'Event' ? 'Activity' : object;
+}
+
 export function fullName(def: Pick<OwnedFieldDefinition, 'object' | 'name'>): string {
-  return `${def.object}.${def.name}`;
+  return `${metadataObject(def.object)}.${def.name}`;
+}
+
+/** Describe's field types (REST) in Metadata API terms, to judge fields readMetadata did not show. */
+const DESCRIBE_TO_METADATA: Record<string, string> = {
+  boolean: 'Checkbox',
+  double: 'Number',
+  int: 'Number',
+  currency: 'Currency',
+  percent: 'Percent',
+  date: 'Date',
+  datetime: 'DateTime',
+  string: 'Text',
+  textarea: 'LongTextArea',
+  email: 'Email',
+  url: 'Url',
+  phone: 'Phone',
+  picklist: 'Picklist',
+  multipicklist: 'MultiselectPicklist',
+};
+
+const DescribeFieldsSchema = z.looseObject({
+  fields: z.array(
+    z.looseObject({
+      name: z.string(),
+      type: z.string(),
+      picklistValues: z.array(z.looseObject({ value: z.string() })).optional(),
+    }),
+  ),
+});
+
+/**
+ * Fields readMetadata did not return may still exist (fields an org created long ago; the
+ * sandbox's seeded fields): one describe per object settles it before we try to create them.
+ */
+async function describeMissing(
+  client: SalesforceClient,
+  missing: readonly OwnedFieldDefinition[],
+  existing: Map<string, Meta>,
+): Promise<void> {
+  const objects = [...new Set(missing.map((d) => d.object))];
+  for (const object of objects) {
+    const res = await client.request('describe', `${object} describe`, {
+      method: 'GET',
+      path: `/sobjects/${object}/describe`,
+    });
+    const parsed = DescribeFieldsSchema.safeParse(res.body);
+    if (!parsed.success) continue;
+    const byName = new Map(parsed.data.fields.map((f) => [f.name.toLowerCase(), f]));
+    for (const def of missing.filter((d) => d.object === object)) {
+      const f = byName.get(def.name.toLowerCase());
+      if (f === undefined) continue;
+      existing.set(fullName(def).toLowerCase(), {
+        fullName: fullName(def),
+        label: def.label,
+        type: DESCRIBE_TO_METADATA[f.type] ?? f.type,
+        valueSet: valueSet((f.picklistValues ?? []).map((p) => p.value)),
+      });
+    }
+  }
 }
 
 type Meta = Record<string, unknown>;
@@ -156,17 +224,20 @@ export async function provision(
       conn.metadata.read('CustomField', names),
     );
     for (const f of asArray(read as unknown as Meta | Meta[])) {
-      if (typeof f.fullName === 'string' && f.fullName !== '' && typeof f.type === 'string')
-        existing.set(f.fullName, f);
+      if (typeof f.fullName === 'string' && f.fullName !== '' && typeof f.type === 'string') {
+        existing.set(f.fullName.toLowerCase(), f);
+      }
     }
   }
+  const notRead = defs.filter((d) => !existing.has(fullName(d).toLowerCase()));
+  if (notRead.length > 0) await describeMissing(client, notRead, existing);
 
   const toCreate: Meta[] = [];
   const toUpdate: Meta[] = [];
   const granted: string[] = [];
   for (const def of defs) {
     const name = fullName(def);
-    const found = existing.get(name);
+    const found = existing.get(name.toLowerCase());
     if (found === undefined) {
       toCreate.push(customFieldMetadata(def));
       granted.push(name);
@@ -261,15 +332,15 @@ async function grantFieldAccess(
     current.fullName !== '';
   const perms = new Map<string, Meta>();
   for (const p of asArray((exists ? current.fieldPermissions : undefined) as Meta | Meta[] | undefined)) {
-    if (typeof p.field === 'string') perms.set(p.field, p);
+    if (typeof p.field === 'string') perms.set(p.field.toLowerCase(), p);
   }
   const isTrue = (v: unknown): boolean => v === true || v === 'true';
   const missing = fields.filter((f) => {
-    const p = perms.get(f);
+    const p = perms.get(f.toLowerCase());
     return p === undefined || !isTrue(p.readable) || !isTrue(p.editable);
   });
   if (!exists || missing.length > 0) {
-    for (const f of missing) perms.set(f, { field: f, readable: true, editable: true });
+    for (const f of missing) perms.set(f.toLowerCase(), { field: f, readable: true, editable: true });
     const body: Meta = {
       fullName: psName,
       label: 'Referral Sync fields',

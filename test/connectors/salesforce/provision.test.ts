@@ -26,7 +26,7 @@ const ALL = [
   'Contact.Referral_Ready__c',
   'Contact.Referral_Tags__c',
   'Lead.Referral_Ready__c',
-  'Task.Referral_Task_Key__c',
+  'Activity.Referral_Task_Key__c',
 ];
 
 function soapCall(method: string, type?: string) {
@@ -67,6 +67,13 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
         ),
         XML,
       )
+      // Not returned by readMetadata: one describe per object confirms they do not exist yet.
+      .get(`${V}/sobjects/Contact/describe`)
+      .reply(200, { fields: [{ name: 'Email', type: 'email' }] })
+      .get(`${V}/sobjects/Lead/describe`)
+      .reply(200, { fields: [{ name: 'Email', type: 'email' }] })
+      .get(`${V}/sobjects/Task/describe`)
+      .reply(200, { fields: [{ name: 'Subject', type: 'string' }] })
       .post(SOAP_PATH, (b: string) => {
         if (!soapCall('createMetadata', 'CustomField')(b)) return false;
         created.push(...[...b.matchAll(/<fullName>([^<]+)<\/fullName>/g)].map((m) => m[1] as string));
@@ -76,7 +83,7 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
         200,
         soap(
           'createMetadata',
-          ['Contact.Referral_Ready__c', 'Lead.Referral_Ready__c', 'Task.Referral_Task_Key__c']
+          ['Contact.Referral_Ready__c', 'Lead.Referral_Ready__c', 'Activity.Referral_Task_Key__c']
             .map((n) => `<result><fullName>${n}</fullName><success>true</success></result>`)
             .join(''),
         ),
@@ -128,10 +135,10 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
     expect(created).toEqual([
       'Contact.Referral_Ready__c',
       'Lead.Referral_Ready__c',
-      'Task.Referral_Task_Key__c',
+      'Activity.Referral_Task_Key__c',
     ]);
     expect(report).toEqual({
-      created: ['Contact.Referral_Ready__c', 'Lead.Referral_Ready__c', 'Task.Referral_Task_Key__c'],
+      created: ['Contact.Referral_Ready__c', 'Lead.Referral_Ready__c', 'Activity.Referral_Task_Key__c'],
       updated: ['Contact.Referral_Tags__c'],
       unchanged: [],
       conflicts: [],
@@ -147,7 +154,7 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
         200,
         soap(
           'readMetadata',
-          `<result>${field('Contact.Referral_Ready__c', 'Checkbox')}${field('Contact.Referral_Tags__c', 'MultiselectPicklist', ['VIP', 'Segment A'])}${field('Lead.Referral_Ready__c', 'Checkbox')}${field('Task.Referral_Task_Key__c', 'Text')}</result>`,
+          `<result>${field('Contact.Referral_Ready__c', 'Checkbox')}${field('Contact.Referral_Tags__c', 'MultiselectPicklist', ['VIP', 'Segment A'])}${field('Lead.Referral_Ready__c', 'Checkbox')}${field('Activity.Referral_Task_Key__c', 'Text')}</result>`,
         ),
         XML,
       )
@@ -162,6 +169,35 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
     expect(again).toEqual({ created: [], updated: [], unchanged: ALL, conflicts: [], writeCalls: 0 });
   });
 
+  it('treats a field that only describe shows (pre-existing, e.g. seeded) as existing, not as one to create', async () => {
+    const { connector } = harness();
+    const scope = sfApi()
+      .post(SOAP_PATH, soapCall('readMetadata', 'CustomField'))
+      .reply(
+        200,
+        soap(
+          'readMetadata',
+          `<result><records xsi:nil="true"/>${field('Contact.Referral_Tags__c', 'MultiselectPicklist', ['VIP', 'Segment A'])}${field('Lead.Referral_Ready__c', 'Checkbox')}${field('Activity.Referral_Task_Key__c', 'Text')}</result>`,
+        ),
+        XML,
+      )
+      .get(`${V}/sobjects/Contact/describe`)
+      .reply(200, { fields: [{ name: 'referral_ready__c', type: 'boolean' }] })
+      .post(SOAP_PATH, soapCall('readMetadata', 'PermissionSet'))
+      .reply(
+        200,
+        soap('readMetadata', `<result>${permissionSet(ALL.map((f) => f.toLowerCase()))}</result>`),
+        XML,
+      )
+      .get(/\/query\?q=/)
+      .reply(200, queryPage([{ Id: PS_ID }]))
+      .get(/\/query\?q=/)
+      .reply(200, queryPage([{ Id: '0Pa1' }]));
+    const report = await connector.provision(FIELDS);
+    scope.done();
+    expect(report).toMatchObject({ created: [], unchanged: ALL, writeCalls: 0 });
+  });
+
   it('reports a same-named field of another type as a conflict and leaves it alone', async () => {
     const { connector } = harness();
     let psBody = '';
@@ -171,7 +207,7 @@ describe('Salesforce provisioning (Metadata API + permission set)', () => {
         200,
         soap(
           'readMetadata',
-          `<result>${field('Contact.Referral_Ready__c', 'Text')}${field('Contact.Referral_Tags__c', 'MultiselectPicklist', ['VIP', 'Segment A'])}${field('Lead.Referral_Ready__c', 'Checkbox')}${field('Task.Referral_Task_Key__c', 'Text')}</result>`,
+          `<result>${field('Contact.Referral_Ready__c', 'Text')}${field('Contact.Referral_Tags__c', 'MultiselectPicklist', ['VIP', 'Segment A'])}${field('Lead.Referral_Ready__c', 'Checkbox')}${field('Activity.Referral_Task_Key__c', 'Text')}</result>`,
         ),
         XML,
       )
