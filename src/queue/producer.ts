@@ -142,7 +142,10 @@ export class BullQueueProducer implements QueueProducer {
       if (existingId === null) continue; // started meanwhile: claim again
       const existing = await queue.getJob(existingId);
       const state = existing === null ? 'missing' : await existing.getState();
-      if (existing !== null && (state === 'waiting' || state === 'paused')) {
+      // `active` with the marker still set: a worker picked it up but has not started the handler
+      // yet (it clears the marker before the run reads anything, or hands the marker to the
+      // re-queued job if the tenant is busy), so the run will still see what this request is for.
+      if (existing !== null && (state === 'waiting' || state === 'paused' || state === 'active')) {
         return { jobId: existingId, coalesced: true };
       }
       if (existing !== null && state === 'delayed') {
