@@ -166,7 +166,7 @@ describe('HubSpot sandbox: properties, groups, owners, pipelines', () => {
     });
     expect(stages.find((s) => s.id === 'qualifiedtobuy')?.metadata).toMatchObject({ isClosed: 'false' });
     const tickets = await h.client.crm.pipelines.pipelinesApi.getAll('tickets');
-    expect(tickets.results[0]?.stages.find((s) => s.id === '4')?.metadata.ticketState).toBe('CLOSED');
+    expect(tickets.results[0]?.stages.find((s) => s.id === '4')?.metadata?.ticketState).toBe('CLOSED');
     expect(h.sandbox.state.calls.pipeline).toBe(2);
   });
 });
