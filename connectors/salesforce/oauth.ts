@@ -179,13 +179,15 @@ function toTokenSet(raw: unknown, sandboxHost: string | undefined, previous?: To
     });
   }
   const refreshToken = res.refresh_token ?? previous?.refreshToken;
+  // On refresh the stored set decides whether a user id is kept (the store validates its shape).
+  const user = previous === undefined ? userId : previous.userId;
   const scopes = res.scope?.split(/\s+/).filter((s) => s !== '') ?? previous?.scopes;
   return {
     accessToken: res.access_token,
     ...(refreshToken === undefined ? {} : { refreshToken }),
     instanceUrl,
     accountId: orgId,
-    userId,
+    ...(user === undefined ? {} : { userId: user }),
     ...(scopes === undefined ? {} : { scopes }),
   };
 }

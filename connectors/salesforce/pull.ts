@@ -1,6 +1,7 @@
 /**
  * Pull one object as pages, incremental by the compound `(SystemModstamp, Id)` cursor:
  *   WHERE (SystemModstamp > :t OR (SystemModstamp = :t AND Id > :id)) AND SystemModstamp <= :ceiling
+ *   (sent as `SystemModstamp >= :t AND (SystemModstamp > :t OR Id > :id) AND …`, the same set; soql.ts)
  *   ORDER BY SystemModstamp, Id
  * through `queryAll` (soft-deleted rows arrive with IsDeleted = true → `deleted: true`), paged by
  * `queryMore`. `ceiling` = run start minus a safety margin: the cursor never bookmarks past it.

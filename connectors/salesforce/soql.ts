@@ -48,10 +48,12 @@ export function cursorWhere(from: CursorPoint, ceiling: string): string {
   const parts: string[] = [];
   if (from.t !== null) {
     const t = soqlDateTime(from.t);
+    // `t >= T AND (t > T OR Id > I)` is `(t > T) OR (t = T AND Id > I)` written so the indexed
+    // SystemModstamp range leads (selective filter), with no AND nested inside the OR.
     parts.push(
       from.id === null
         ? `SystemModstamp > ${t}`
-        : `(SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > ${soqlString(from.id)}))`,
+        : `SystemModstamp >= ${t} AND (SystemModstamp > ${t} OR Id > ${soqlString(from.id)})`,
     );
   }
   parts.push(`SystemModstamp <= ${soqlDateTime(ceiling)}`);

@@ -87,7 +87,7 @@ describe('Salesforce pull', () => {
     const pages = await collect(connector, 'Contact', options({ cursor }));
     scope.done();
     expect(soql).toContain(
-      `WHERE (SystemModstamp > 2026-11-20T10:00:00Z OR (SystemModstamp = 2026-11-20T10:00:00Z AND Id > '${c1.Id}')) AND SystemModstamp <= ${CEILING}`,
+      `WHERE SystemModstamp >= 2026-11-20T10:00:00Z AND (SystemModstamp > 2026-11-20T10:00:00Z OR Id > '${c1.Id}') AND SystemModstamp <= ${CEILING}`,
     );
     // Nothing new: the cursor stays where it was.
     expect(pages).toHaveLength(1);
@@ -146,7 +146,7 @@ describe('Salesforce pull', () => {
     const pages = await collect(connector, 'Contact', options());
     scope.done();
     expect(bulkSoql).not.toContain('ORDER BY');
-    expect(bulkSoql).toContain(`SystemModstamp = 2026-11-20T10:00:00Z AND Id > '${c1.Id}'`);
+    expect(bulkSoql).toContain(`(SystemModstamp > 2026-11-20T10:00:00Z OR Id > '${c1.Id}')`);
     const records = pages.flatMap((p) => p.records);
     expect(records.map((r) => r.id)).toEqual([c1.Id, '003000000000005AAA', '003000000000004AAA', c2.Id]);
     expect(records[1]?.fields).toEqual({ Email: 'e@x.test' });
