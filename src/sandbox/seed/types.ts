@@ -90,15 +90,7 @@ export interface SeedPerson {
  * at the person's own company domain, `self` the person's own email (no true referrer).
  */
 export type SeedCaptureKind =
-  | 'code'
-  | 'code-typo'
-  | 'code-swap'
-  | 'click'
-  | 'email'
-  | 'name'
-  | 'name-fuzzy'
-  | 'same-domain'
-  | 'self';
+  'code' | 'code-typo' | 'code-swap' | 'click' | 'email' | 'name' | 'name-fuzzy' | 'same-domain' | 'self';
 
 /** A referral link click as the link tracker logged it; referred people carry its `clickId`. */
 export interface SeedReferralClick {
