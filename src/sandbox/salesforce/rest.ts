@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { toId18 } from './ids.js';
 import { baseUrl, versionOf } from './context.js';
 import type { SandboxContext } from './context.js';
-import type { CursorStore} from './cursors.js';
+import type { CursorStore } from './cursors.js';
 import { toJsonRecord } from './cursors.js';
 import { describeGlobal, describeSObject } from './describe.js';
 import { apiAllowance, requireSession } from './gateway.js';

@@ -337,29 +337,27 @@ export function parseSoql(soql: string): SoqlQuery {
     }
     return fail(word);
   };
-  const andExpr = (): Cond => {
+  /** Returns the condition and whether it is a bare (unparenthesised) AND chain. */
+  const andExpr = (): [Cond, boolean] => {
     const items = [primary()];
     while (kw(peek(), 'AND')) {
       pos++;
       items.push(primary());
     }
-    return items.length === 1 ? (items[0] as Cond) : { kind: 'and', items };
+    return items.length === 1 ? [items[0] as Cond, false] : [{ kind: 'and', items }, true];
   };
   const orExpr = (): Cond => {
-    const first = andExpr();
+    const [first, firstBare] = andExpr();
     const items = [first];
+    let bareAnd = firstBare;
     while (kw(peek(), 'OR')) {
-      pos++;
-      items.push(andExpr());
-    }
-    // SOQL refuses mixing AND/OR without parentheses ("unexpected token: OR" at the ambiguity).
-    if (items.length > 1 && items.some((c) => c.kind === 'and')) {
-      const t =
-        tokens
-          .slice(0, pos)
-          .reverse()
-          .find((x) => kw(x, 'OR')) ?? peek();
-      fail(t, `unexpected token: OR`);
+      const orToken = next();
+      // SOQL refuses mixing AND/OR without parentheses ("unexpected token: OR" at the ambiguity).
+      if (bareAnd) fail(orToken, 'unexpected token: OR');
+      const [c, bare] = andExpr();
+      if (bare) fail(peek(), 'unexpected token: AND');
+      bareAnd = bare;
+      items.push(c);
     }
     return items.length === 1 ? first : { kind: 'or', items };
   };
