@@ -46,6 +46,9 @@ const COMPATIBLE: Record<OwnedFieldType, readonly string[]> = {
   datetime: ['DateTime'],
 };
 
+/** Marks the fields we created (in their description), so uninstall never deletes a customer's field. */
+export const OWNED_MARKER = '[referral-sync]';
+
 export const TEXT_LENGTH = 255;
 export const LONG_TEXT_LENGTH = 32768;
 
@@ -137,7 +140,7 @@ export function customFieldMetadata(def: OwnedFieldDefinition): Meta {
     fullName: fullName(def),
     label: def.label.slice(0, 40),
     type,
-    description: (def.description ?? 'Managed by referral-sync.').slice(0, 1000),
+    description: `${(def.description ?? 'Managed by referral-sync.').slice(0, 980)} ${OWNED_MARKER}`,
   };
   switch (type) {
     case 'Checkbox':
@@ -428,8 +431,19 @@ export async function deprovision(
       conn.metadata.delete('PermissionSet', psName),
     );
   }
+  // Only fields we created carry our marker; a mapped field the customer had before stays.
   const defs = dedupe([...requested, TASK_KEY_DEFINITION]);
+  const ours: string[] = [];
   for (const names of chunk(defs.map(fullName), facts.metadata.maxComponentsPerCall)) {
+    const read = await client.call('metadata', 'read custom fields', (conn) =>
+      conn.metadata.read('CustomField', names),
+    );
+    for (const f of asArray(read as unknown as Meta | Meta[])) {
+      if (typeof f.fullName === 'string' && String(f.description ?? '').includes(OWNED_MARKER))
+        ours.push(f.fullName);
+    }
+  }
+  for (const names of chunk(ours, facts.metadata.maxComponentsPerCall)) {
     const res = await client.call('metadata', 'delete custom fields', (conn) =>
       conn.metadata.delete('CustomField', names),
     );
