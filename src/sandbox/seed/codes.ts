@@ -1,55 +1,34 @@
 /**
- * Referral codes as a previous referral program would have issued them, so a seeded account
- * already has `referral_code` values on some advocates and referred leads that typed them in.
- * The codes are random (from the seed's stream), never derived from ids or emails, and end in a
- * check character; the typo helpers produce exactly the two mistakes a check character must catch
- * (one wrong character, two adjacent characters swapped).
+ * Referral codes as an earlier run of referral-sync would have issued them, so a seeded account
+ * already has `referral_code` values on some advocates and referred leads that typed them in. The
+ * codes come from the engine's own issuer (`src/engine/codes.ts`: 9 random symbols + a mod-31
+ * check symbol), fed by the seed's stream instead of crypto so the account is reproducible; the
+ * engine therefore keeps them (`ensureCode`) and resolves them. The typo helpers produce exactly
+ * the two mistakes its check symbol must catch: one wrong character, two adjacent ones swapped.
  */
+import { CODE_ALPHABET, CodeIssuer, isValidCode, type RandomSource } from '../../engine/codes.js';
 import type { SeedRandom } from './random.js';
 
-/**
- * 31 symbols (a prime count): digits and capitals without 0/1/I/O (read-aloud ambiguity) and U.
- * Lower case is accepted by normalising, so codes are case-insensitive.
- */
-export const SEED_CODE_ALPHABET = '23456789ABCDEFGHJKLMNPQRSTVWXYZ';
-const BASE = SEED_CODE_ALPHABET.length; // 31, prime
-export const SEED_CODE_BODY_LENGTH = 7;
+export { CODE_ALPHABET as SEED_CODE_ALPHABET, CODE_LENGTH as SEED_CODE_LENGTH } from '../../engine/codes.js';
 
-/**
- * The check character c makes the weighted sum Σ (i+1)·value(char_i) + 8·c ≡ 0 (mod 31), the
- * ISBN-10 construction over a prime alphabet: one wrong character changes the sum by w·d and an
- * adjacent swap by ±(a−b); with 31 prime and 0 < w, |d|, |a−b| < 31 neither is ≡ 0, so both are
- * always caught, including swaps with the check character itself.
- */
-export function seedCodeCheck(body: string): string {
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) sum += (i + 1) * SEED_CODE_ALPHABET.indexOf(body.charAt(i));
-  // 8·4 = 32 ≡ 1 (mod 31): 4 is the inverse of the check weight 8.
-  const check = (((-sum * 4) % BASE) + BASE) % BASE;
-  return SEED_CODE_ALPHABET.charAt(check);
-}
-
-export function issueSeedCode(random: SeedRandom): string {
-  let body = '';
-  for (let i = 0; i < SEED_CODE_BODY_LENGTH; i++) body += SEED_CODE_ALPHABET.charAt(random.int(0, BASE - 1));
-  return body + seedCodeCheck(body);
+/** The engine's issuer drawing its bytes from the seed's stream (deterministic per seed). */
+export function seedCodeIssuer(random: SeedRandom): CodeIssuer {
+  const source: RandomSource = (bytes) => {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = random.int(0, 255);
+  };
+  return new CodeIssuer(source);
 }
 
 export function isValidSeedCode(code: string): boolean {
-  const body = code.slice(0, -1);
-  return (
-    code.length === SEED_CODE_BODY_LENGTH + 1 &&
-    [...body].every((ch) => SEED_CODE_ALPHABET.includes(ch)) &&
-    seedCodeCheck(body) === code.slice(-1)
-  );
+  return isValidCode(code);
 }
 
-/** One body character replaced by a different one (a typo the check character catches). */
+/** One character replaced by a different one of the alphabet (a typo the check symbol catches). */
 export function withOneTypo(code: string, random: SeedRandom): string {
-  const at = random.int(0, SEED_CODE_BODY_LENGTH - 1);
+  const at = random.int(0, code.length - 1);
   const current = code.charAt(at);
   let replacement = current;
-  while (replacement === current) replacement = SEED_CODE_ALPHABET.charAt(random.int(0, BASE - 1));
+  while (replacement === current) replacement = CODE_ALPHABET.charAt(random.int(0, CODE_ALPHABET.length - 1));
   return code.slice(0, at) + replacement + code.slice(at + 1);
 }
 
@@ -71,5 +50,5 @@ export function asTyped(code: string, random: SeedRandom): string {
   if (r < 0.55) return code;
   if (r < 0.8) return code.toLowerCase();
   if (r < 0.9) return ` ${code} `;
-  return `${code.slice(0, 4)}-${code.slice(4)}`;
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
 }

@@ -12,7 +12,7 @@ import {
   personById,
   type SeedContext,
 } from './context.js';
-import { asTyped, issueSeedCode, withAdjacentSwap, withOneTypo } from './codes.js';
+import { asTyped, seedCodeIssuer, withAdjacentSwap, withOneTypo } from './codes.js';
 import { asTypedReferrerEmail, fuzzyName, veryLongText } from './dirty.js';
 import { ACCOUNT_DOMAIN, FREE_MAIL_DOMAINS, HOW_HEARD_NAMED, HOW_HEARD_NOISE } from './names.js';
 import { DAY_MS } from './random.js';
@@ -56,6 +56,7 @@ export function conversionCopyIds(people: readonly SeedPerson[]): Set<string> {
 /** ~30% of advocates (promoters, evangelists, reviewers) already carry a code from an earlier program. */
 export function assignReferralCodes(ctx: SeedContext): void {
   const { random } = ctx;
+  const issuer = seedCodeIssuer(random);
   const issued = new Set<string>();
   for (const p of ctx.people) {
     const advocate =
@@ -63,8 +64,7 @@ export function assignReferralCodes(ctx: SeedContext): void {
       (isCustomerStage(p.lifecycleStage) && ((p.nps ?? 0) >= 9 || p.leftReview === true)) ||
       p.isEmployee === true;
     if (!advocate || p.duplicateOfId !== undefined || !random.chance(0.3)) continue;
-    let code = issueSeedCode(random);
-    while (issued.has(code)) code = issueSeedCode(random);
+    const code = issuer.issue((c) => issued.has(c));
     issued.add(code);
     p.referralCode = code;
   }

@@ -72,7 +72,7 @@ export interface SeedPerson {
   convertedDealId?: string;
   /**
    * Advocates only: a code an earlier referral program issued, already in the CRM's
-   * `referral_code` field (same scheme as `seed/codes.ts`: 7 characters + a check character).
+   * `referral_code` field, in the engine's scheme (`src/engine/codes.ts`), so the engine keeps them.
    */
   referralCode?: string;
   /** Seed-time truth for tests: this record repeats the email of an earlier person (seed id). */

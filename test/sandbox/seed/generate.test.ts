@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../../src/errors.js';
+import { normalizeCode } from '../../../src/engine/codes.js';
 import { isValidSeedCode } from '../../../src/sandbox/seed/codes.js';
 import {
   ERR_SANDBOX_SEED_OPTIONS,
@@ -17,7 +18,7 @@ const norm = (email: string): string => {
   const bracketed = /<([^>]+)>/.exec(email);
   return (bracketed?.[1] ?? email).trim().toLowerCase();
 };
-const normCode = (code: string): string => code.trim().toUpperCase().replace(/[\s-]/g, '');
+const normCode = (code: string): string => normalizeCode(code);
 const share = (items: readonly SeedPerson[], test: (p: SeedPerson) => boolean): number =>
   items.filter(test).length / items.length;
 const customers = account.people.filter(
