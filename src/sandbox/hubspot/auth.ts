@@ -13,7 +13,12 @@
  * publicly quoted HubSpot responses).
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import {
+  MiniRouter,
+  type Next as NextFunction,
+  type SbRequest as Request,
+  type SbResponse as Response,
+} from './http-kit.js';
 import { z } from 'zod';
 import type { FaultInjector } from '../common/faults.js';
 import type { HubSpotState } from './state.js';
@@ -201,9 +206,8 @@ function invalidGrant(res: Response, status: string, description: string): void 
   });
 }
 
-export function oauthRouter(config: OAuthConfig, tokens: TokenStore, state: HubSpotState): Router {
-  const r = express.Router();
-  const form = express.urlencoded({ extended: false, limit: '64kb' });
+export function oauthRouter(config: OAuthConfig, tokens: TokenStore, state: HubSpotState): MiniRouter {
+  const r = new MiniRouter();
 
   r.get('/oauth/authorize', (req, res) => {
     state.count('oauth');
@@ -230,7 +234,7 @@ export function oauthRouter(config: OAuthConfig, tokens: TokenStore, state: HubS
     res.redirect(302, target.toString());
   });
 
-  r.post('/oauth/v1/token', form, (req, res) => {
+  r.post('/oauth/v1/token', (req, res) => {
     state.count('oauth');
     const parsed = TokenFormSchema.safeParse(req.body ?? {});
     if (!parsed.success) {

@@ -32,10 +32,11 @@
  *
  * One sandbox = one HubSpot account (portal); `loadSeed` sets its portal id.
  */
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { FaultInjector } from '../common/faults.js';
+import { BodyError, MiniApp, type Middleware, type SbRequest, type SbResponse } from './http-kit.js';
 import type { SeedAccount } from '../seed/types.js';
 import { bearerAuth, oauthRouter, TokenStore, type TokenRecord } from './auth.js';
 import {
@@ -120,21 +121,17 @@ export interface HubSpotSandbox {
   setLimits(limits: Partial<LimitsConfig>): void;
 }
 
-function errorHandler(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  if (res.headersSent) return next(err);
+function errorHandler(err: unknown, _req: SbRequest, res: SbResponse): void {
+  if (res.headersSent) return;
   if (err instanceof HubSpotHttpError) {
     res.status(err.httpStatus).json(errorBody(err.category, err.message, err.extra));
     return;
   }
-  const e = err as { type?: string; status?: number; message?: string };
-  if (e.type === 'entity.parse.failed' || e.status === 400) {
+  if (err instanceof BodyError) {
+    const tooLarge = err.kind === 'too-large';
     res
-      .status(400)
-      .json(errorBody('VALIDATION_ERROR', `Invalid input JSON: ${e.message ?? 'unparseable body'}`));
-    return;
-  }
-  if (e.type === 'entity.too.large') {
-    res.status(413).json(errorBody('VALIDATION_ERROR', 'Request body too large'));
+      .status(tooLarge ? 413 : 400)
+      .json(errorBody('VALIDATION_ERROR', tooLarge ? err.message : `Invalid input JSON: ${err.message}`));
     return;
   }
   res.status(500).json(errorBody('INTERNAL_ERROR', 'internal error'));
@@ -171,35 +168,40 @@ export function createHubSpotSandbox(options: HubSpotSandboxOptions = {}): HubSp
   };
   const tokens = new TokenStore(oauthConfig, state, options.privateAppTokens ?? []);
 
+  const mini = new MiniApp({
+    bodyLimitBytes: 20 * 1024 * 1024,
+    onError: errorHandler,
+    notFound: (req, res) =>
+      res.status(404).json(errorBody('OBJECT_NOT_FOUND', `Unable to route ${req.method} ${req.path}`)),
+  });
+  // The FaultInjector is written against express types; it only uses path, socket and the responders.
+  const faultMiddleware = faults.middleware({
+    rateLimited: (res) => {
+      state.rateLimited.total++;
+      res.setHeader('X-HubSpot-RateLimit-Interval-Milliseconds', '10000');
+      res.setHeader('X-HubSpot-RateLimit-Max', String(limiter.config.tenSecondly));
+      res.setHeader('X-HubSpot-RateLimit-Remaining', '0');
+      res.status(429).json(rateLimitBody('TEN_SECONDLY_ROLLING'));
+    },
+    serverError: (res, status) => {
+      res.status(status).json(errorBody('INTERNAL_ERROR', 'internal error'));
+    },
+  }) as unknown as Middleware;
+  mini.use('/', faultMiddleware);
+  mini.use('/crm', bearerAuth(tokens, faults, now), limiter.middleware());
+  mini.routes(
+    oauthRouter(oauthConfig, tokens, state),
+    objectsRouter(ctx),
+    batchRouter(ctx, faults),
+    associationsRouter(ctx),
+    propertiesRouter(ctx),
+  );
+
+  // The express app serves the same routes (for supertest or mounting); `listen()` skips express.
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(
-    faults.middleware({
-      rateLimited: (res) => {
-        state.rateLimited.total++;
-        res.setHeader('X-HubSpot-RateLimit-Interval-Milliseconds', '10000');
-        res.setHeader('X-HubSpot-RateLimit-Max', String(limiter.config.tenSecondly));
-        res.setHeader('X-HubSpot-RateLimit-Remaining', '0');
-        res.status(429).json(rateLimitBody('TEN_SECONDLY_ROLLING'));
-      },
-      serverError: (res, status) => {
-        res.status(status).json(errorBody('INTERNAL_ERROR', 'internal error'));
-      },
-    }),
-  );
-  app.use(oauthRouter(oauthConfig, tokens, state));
-  app.use(express.json({ limit: '20mb' }));
-  const guard = [bearerAuth(tokens, faults, now), limiter.middleware()];
-  app.use('/crm', ...guard);
-  app.use(objectsRouter(ctx));
-  app.use(batchRouter(ctx, faults));
-  app.use(associationsRouter(ctx));
-  app.use(propertiesRouter(ctx));
-  app.use((req, res) => {
-    res.status(404).json(errorBody('OBJECT_NOT_FOUND', `Unable to route ${req.method} ${req.path}`));
-  });
-  app.use(errorHandler);
+  app.use((req: Request, res: Response, _next: NextFunction) => mini.handle(req, res));
 
   const typeOf = (t: string): ObjectType => {
     const type = objectTypeOf(t);
@@ -219,11 +221,11 @@ export function createHubSpotSandbox(options: HubSpotSandboxOptions = {}): HubSp
     appId,
     listen(port = 0, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
-        const server: Server = app.listen(port, host);
+        const server = createServer({ keepAliveTimeout: 30_000 }, mini.handle);
+        server.listen(port, host);
         server.once('error', reject);
         server.once('listening', () => {
           const addr = server.address() as AddressInfo;
-          server.keepAliveTimeout = 30_000;
           resolve({
             url: `http://${host}:${addr.port}`,
             close: () =>

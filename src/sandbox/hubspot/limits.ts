@@ -11,7 +11,7 @@
  *   likewise with "You have reached your daily limit.".
  */
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { Next as NextFunction, SbRequest as Request, SbResponse as Response } from './http-kit.js';
 import type { TokenRecord } from './auth.js';
 import type { HubSpotState } from './state.js';
 

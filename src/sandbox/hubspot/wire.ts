@@ -3,7 +3,7 @@
  * default association type ids, and the standard error body.
  */
 import { randomUUID } from 'node:crypto';
-import type { Response } from 'express';
+import type { SbResponse as Response } from './http-kit.js';
 
 export const OBJECT_TYPES = ['contacts', 'companies', 'deals', 'tickets', 'tasks'] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];

@@ -9,7 +9,7 @@
  * - `DELETE /crm/v4/objects/{f}/{id}/associations/{t}/{toId}` → 204;
  * - `POST …/batch/create` (≤ 2,000) → 201/207, `…/batch/associate/default` → 200, `…/batch/archive` → 204.
  */
-import express, { type Router } from 'express';
+import { MiniRouter } from '../http-kit.js';
 import { z } from 'zod';
 import type { CrmContext } from '../crm.js';
 import { findRecord } from '../crm.js';
@@ -72,8 +72,8 @@ function checkTypes(from: ObjectType, to: ObjectType, types: z.infer<typeof Type
       );
 }
 
-export function associationsRouter(ctx: CrmContext): Router {
-  const r = express.Router();
+export function associationsRouter(ctx: CrmContext): MiniRouter {
+  const r = new MiniRouter();
   const { state } = ctx;
 
   r.post('/crm/v4/associations/:from/:to/batch/read', (req, res) => {

@@ -12,7 +12,7 @@
  * Per-record failures come from unknown ids (OBJECT_NOT_FOUND), unique-value clashes (CONFLICT) and
  * the FaultInjector's `shouldFailRecord()`.
  */
-import express, { type Response, type Router } from 'express';
+import { MiniRouter, type SbResponse as Response } from '../http-kit.js';
 import { z } from 'zod';
 import {
   archiveRecord,
@@ -153,8 +153,8 @@ function respond(
   res.status(okStatus).json({ status: 'COMPLETE', results, startedAt, completedAt });
 }
 
-export function batchRouter(ctx: CrmContext, faults: FaultInjector): Router {
-  const r = express.Router();
+export function batchRouter(ctx: CrmContext, faults: FaultInjector): MiniRouter {
+  const r = new MiniRouter();
   const { state } = ctx;
 
   r.post('/crm/v3/objects/:type/batch/read', (req, res) => {

@@ -7,7 +7,7 @@
  * - `POST /crm/v3/objects/contacts/merge` → 200;
  * - `POST /crm/v3/objects/{type}/search` → 200.
  */
-import express, { type Router } from 'express';
+import { MiniRouter } from '../http-kit.js';
 import { z } from 'zod';
 import {
   archiveRecord,
@@ -186,8 +186,8 @@ function notFound(): HubSpotHttpError {
   return new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'resource not found');
 }
 
-export function objectsRouter(ctx: CrmContext): Router {
-  const r = express.Router();
+export function objectsRouter(ctx: CrmContext): MiniRouter {
+  const r = new MiniRouter();
   const { state } = ctx;
 
   r.get('/crm/v3/objects/:type', (req, res) => {
@@ -215,7 +215,7 @@ export function objectsRouter(ctx: CrmContext): Router {
       }
       results.push(withAssociations(ctx, type, rec, toWire(ctx, type, rec, props, history), assocNames));
     }
-    const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const base = `http://${req.host}`;
     res.json(
       next === undefined
         ? { results }

@@ -13,7 +13,7 @@
  *   default 100), `archived` (API_FACTS §Properties & owners).
  * - `GET /crm/v3/pipelines/{deals|tickets}[/{id}]` with stage `metadata` strings.
  */
-import express, { type Router } from 'express';
+import { MiniRouter } from '../http-kit.js';
 import { z } from 'zod';
 import type { CrmContext } from '../crm.js';
 import { FIELD_TYPES, type PropertyDef, type PropertyGroupDef, type PropertyType } from '../schema.js';
@@ -193,8 +193,8 @@ export function createGroup(
   return g;
 }
 
-export function propertiesRouter(ctx: CrmContext): Router {
-  const r = express.Router();
+export function propertiesRouter(ctx: CrmContext): MiniRouter {
+  const r = new MiniRouter();
   const { state } = ctx;
 
   r.get('/crm/v3/properties/:type/groups', (req, res) => {
@@ -301,7 +301,7 @@ export function propertiesRouter(ctx: CrmContext): Router {
     );
     const offset = Number(q.after ?? 0);
     const page = all.slice(offset, offset + q.limit);
-    const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+    const base = `http://${req.host}`;
     res.json({
       results: page.map((o) => ({
         id: o.id,
