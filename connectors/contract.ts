@@ -121,6 +121,12 @@ export interface TaskWrite {
   person: { object: string; id: string };
   deal?: { object: string; id: string };
   company?: { object: string; id: string };
+  /**
+   * Set by the pipeline when its task ledger already had this key `pending` from an earlier
+   * attempt (a crash between the CRM call and the `done` mark): the connector must look for the
+   * task in the CRM before creating it. Absent = first attempt.
+   */
+  pendingSince?: Date;
 }
 
 export type TaskOutcome =
