@@ -13,7 +13,7 @@ import { AppError, ERR_INVALID_INPUT } from '../../src/errors.js';
 import { chunk } from '../shared/batch.js';
 import type { SalesforceClient } from './connection.js';
 import { parseQueryResult } from './records.js';
-import { idList } from './soql.js';
+import { idList, soqlDateTime, soqlString } from './soql.js';
 
 /** Links answered by a lookup field of the record itself. */
 export const FIELD_LINKS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -33,6 +33,8 @@ interface QueryLink {
   soql: string;
   pageIdColumn: string;
   linkedIdColumn: string;
+  /** Parent relationship whose SystemModstamp orders the page (window query for ordered pages). */
+  window?: { relationship: string };
 }
 
 /** Links that need a query per page. */
@@ -42,6 +44,7 @@ export const QUERY_LINKS: Readonly<Record<string, Readonly<Record<string, QueryL
       soql: 'SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE OpportunityId IN (:ids)',
       pageIdColumn: 'OpportunityId',
       linkedIdColumn: 'ContactId',
+      window: { relationship: 'Opportunity' },
     },
   },
   Contact: {
@@ -79,12 +82,21 @@ function addLink(record: CrmRecord, link: string, id: string): void {
 }
 
 /** Fill `links` on a page of records (mutates them), with as few queries as the page allows. */
+/**
+ * Resolve links for a page of records (mutates them), with as few queries as the page allows.
+ * `ordered`: the page came from a REST query ordered by (SystemModstamp, Id). Then a link with a
+ * `window` reads the children of exactly that range of parents in ONE query (plus queryMore), e.g.
+ * contact roles WHERE Opportunity.SystemModstamp/OpportunityId lie between the page's first and
+ * last (stamp, id). A parent that got no child rows (none exist, or it changed since the page was
+ * read and left the window) is re-asked by id, so a race can never drop its links.
+ */
 export async function resolveLinks(
   client: SalesforceClient,
   object: string,
   links: readonly string[],
   records: CrmRecord[],
   inClauseMaxIds: number,
+  ordered = false,
 ): Promise<void> {
   for (const link of links) {
     const field = FIELD_LINKS[object]?.[link];
@@ -98,44 +110,79 @@ export async function resolveLinks(
     }
     const q = QUERY_LINKS[object]?.[link];
     if (q === undefined) continue;
-    const live = records.filter((r) => !r.deleted);
-    const byId = new Map(records.map((r) => [r.id, r]));
     for (const r of records) r.links[link] ??= [];
-    for (const ids of chunk(
-      live.map((r) => r.id),
-      inClauseMaxIds,
-    )) {
-      const soql = q.soql.replace(':ids', idList(ids));
-      let res = parseQueryResult(
-        (
-          await client.request('query', `${object} → ${link} links`, {
-            method: 'GET',
-            path: `/query?q=${encodeURIComponent(soql)}`,
-          })
-        ).body,
-        'Salesforce link query',
+    const live = records.filter((r) => !r.deleted);
+    if (live.length === 0) continue;
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const answered = new Set<string>();
+    const first = records[0];
+    const last = records.at(-1);
+    if (ordered && q.window !== undefined && first !== undefined && last !== undefined) {
+      await runLinkQuery(
+        client,
+        `${object} → ${link} links`,
+        windowSoql(q, q.window, first, last),
+        q,
+        byId,
+        answered,
+        link,
       );
-      for (;;) {
-        for (const row of res.records) {
-          const from = row[q.pageIdColumn];
-          const to = row[q.linkedIdColumn];
-          if (typeof from === 'string' && typeof to === 'string') {
-            const target = byId.get(from);
-            if (target !== undefined) addLink(target, link, to);
-          }
-        }
-        if (res.done || res.nextRecordsUrl === undefined) break;
-        res = parseQueryResult(
-          (
-            await client.request('queryMore', `${object} → ${link} links`, {
-              method: 'GET',
-              path: queryMorePath(res.nextRecordsUrl),
-            })
-          ).body,
-          'Salesforce link query',
-        );
-      }
     }
+    const rest = live.filter((r) => !answered.has(r.id)).map((r) => r.id);
+    for (const ids of chunk(rest, inClauseMaxIds)) {
+      const soql = q.soql.replace(':ids', idList(ids));
+      await runLinkQuery(client, `${object} → ${link} links`, soql, q, byId, answered, link);
+    }
+  }
+}
+
+function windowSoql(
+  q: QueryLink,
+  w: NonNullable<QueryLink['window']>,
+  first: CrmRecord,
+  last: CrmRecord,
+): string {
+  const t0 = soqlDateTime(first.modifiedAt);
+  const t1 = soqlDateTime(last.modifiedAt);
+  const stamp = `${w.relationship}.SystemModstamp`;
+  // (stamp, id) between (t0, id0) and (t1, id1), written without AND nested inside OR.
+  return (
+    `${q.soql.slice(0, q.soql.indexOf(' WHERE '))} WHERE ${stamp} >= ${t0} AND ${stamp} <= ${t1}` +
+    ` AND (${stamp} > ${t0} OR ${q.pageIdColumn} >= ${soqlString(first.id)})` +
+    ` AND (${stamp} < ${t1} OR ${q.pageIdColumn} <= ${soqlString(last.id)})`
+  );
+}
+
+async function runLinkQuery(
+  client: SalesforceClient,
+  what: string,
+  soql: string,
+  q: QueryLink,
+  byId: ReadonlyMap<string, CrmRecord>,
+  answered: Set<string>,
+  link: string,
+): Promise<void> {
+  let res = parseQueryResult(
+    (await client.request('query', what, { method: 'GET', path: `/query?q=${encodeURIComponent(soql)}` }))
+      .body,
+    'Salesforce link query',
+  );
+  for (;;) {
+    for (const row of res.records) {
+      const from = row[q.pageIdColumn];
+      const to = row[q.linkedIdColumn];
+      if (typeof from !== 'string' || typeof to !== 'string') continue;
+      const target = byId.get(from);
+      if (target === undefined) continue;
+      addLink(target, link, to);
+      answered.add(from);
+    }
+    if (res.done || res.nextRecordsUrl === undefined) return;
+    res = parseQueryResult(
+      (await client.request('queryMore', what, { method: 'GET', path: queryMorePath(res.nextRecordsUrl) }))
+        .body,
+      'Salesforce link query',
+    );
   }
 }
 

@@ -136,7 +136,16 @@ interface Stream {
 async function toRecords(s: Stream, raw: readonly unknown[], fromCsv: boolean): Promise<CrmRecord[]> {
   const records = raw.map((r) => toCrmRecord(s.object, r, s.recordFields, fromCsv));
   if (s.options.links.length > 0) {
-    await resolveLinks(s.pc.client, s.object, s.options.links, records, s.pc.facts.query.inClauseMaxIds);
+    // REST pages are ordered by (SystemModstamp, Id); Bulk 2.0 rows are not.
+    const ordered = !fromCsv;
+    await resolveLinks(
+      s.pc.client,
+      s.object,
+      s.options.links,
+      records,
+      s.pc.facts.query.inClauseMaxIds,
+      ordered,
+    );
   }
   return records;
 }

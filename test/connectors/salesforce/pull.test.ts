@@ -225,7 +225,7 @@ describe('Salesforce pull', () => {
     expect(notConverted?.links).toEqual({ Contact: [], Opportunity: [], Account: [] });
   });
 
-  it('links opportunities to contacts through OpportunityContactRole, one query per page', async () => {
+  it('links opportunities to contacts through OpportunityContactRole: one window query per page, ids for the rest', async () => {
     const { connector } = harness();
     const o1 = {
       Id: '006000000000001AAA',
@@ -234,24 +234,40 @@ describe('Salesforce pull', () => {
       IsWon: true,
       AccountId: '001000000000001AAA',
     };
-    const o2 = { ...o1, Id: '006000000000002AAA', IsWon: false, AccountId: null };
-    let ocrSoql = '';
+    const o2 = {
+      ...o1,
+      Id: '006000000000002AAA',
+      SystemModstamp: '2026-11-21T10:00:00.000+0000',
+      IsWon: false,
+      AccountId: null,
+    };
+    const soqls: string[] = [];
     const scope = sfApi()
       .get(/queryAll\?q=/)
       .reply(200, queryPage([o1, o2], { type: 'Opportunity' }))
       .get(/\/query\?q=/)
       .reply((uri) => {
-        ocrSoql = soqlOf(uri);
+        soqls.push(soqlOf(uri));
+        // o2 changed since the page was read (left the window): no rows for it here.
         return [
           200,
           queryPage(
             [
               { Id: '00K1', OpportunityId: o1.Id, ContactId: '003000000000001AAA' },
               { Id: '00K2', OpportunityId: o1.Id, ContactId: '003000000000002AAA' },
-              { Id: '00K3', OpportunityId: o2.Id, ContactId: '003000000000001AAA' },
             ],
             { type: 'OpportunityContactRole' },
           ),
+        ];
+      })
+      .get(/\/query\?q=/)
+      .reply((uri) => {
+        soqls.push(soqlOf(uri));
+        return [
+          200,
+          queryPage([{ Id: '00K3', OpportunityId: o2.Id, ContactId: '003000000000001AAA' }], {
+            type: 'OpportunityContactRole',
+          }),
         ];
       });
     const pages = await collect(
@@ -260,8 +276,14 @@ describe('Salesforce pull', () => {
       options({ fields: ['IsWon'], links: ['Contact', 'Account'] }),
     );
     scope.done();
-    expect(ocrSoql).toBe(
-      `SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE OpportunityId IN ('${o1.Id}','${o2.Id}')`,
+    expect(soqls[0]).toBe(
+      'SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE Opportunity.SystemModstamp >= 2026-11-20T10:00:00Z' +
+        ' AND Opportunity.SystemModstamp <= 2026-11-21T10:00:00Z' +
+        ` AND (Opportunity.SystemModstamp > 2026-11-20T10:00:00Z OR OpportunityId >= '${o1.Id}')` +
+        ` AND (Opportunity.SystemModstamp < 2026-11-21T10:00:00Z OR OpportunityId <= '${o2.Id}')`,
+    );
+    expect(soqls[1]).toBe(
+      `SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE OpportunityId IN ('${o2.Id}')`,
     );
     const [r1, r2] = pages[0]?.records ?? [];
     expect(r1?.links).toEqual({
