@@ -205,7 +205,8 @@ export async function startHarness(config: Partial<ServerConfig> = {}, overrides
     help: 'a metric of the test registry',
     registers: [registry],
   }).inc();
-  const clock = { now: new Date('2026-03-01T10:00:00.000Z') };
+  // Starts at the real time: the store expires revocations and nonces with Redis' own clock.
+  const clock = { now: new Date() };
   const crms = {
     hubspot: fakeCrm('hubspot', { webhooks: true }),
     salesforce: fakeCrm('salesforce', { webhooks: false }),
