@@ -131,7 +131,7 @@ describe('Salesforce sandbox: sObject Collections through jsforce', () => {
       externalId: true,
       unique: true,
     } as never);
-    expect((md as { success: boolean }).success).toBe(true);
+    expect(md).toMatchObject({ success: true });
     await h.conn.metadata.upsert('PermissionSet', {
       fullName: 'RS',
       label: 'RS',
@@ -214,7 +214,10 @@ describe('Salesforce sandbox: sObject Collections through jsforce', () => {
     expect(failed.length).toBeGreaterThan(5);
     expect(
       failed.every(
-        (r) => (r as { errors: { statusCode: string }[] }).errors[0]?.statusCode === 'UNABLE_TO_LOCK_ROW',
+        // jsforce types say errorCode; the wire (and SF docs) say statusCode.
+        (r) =>
+          (r as unknown as { errors: { statusCode: string }[] }).errors[0]?.statusCode ===
+          'UNABLE_TO_LOCK_ROW',
       ),
     ).toBe(true);
     const titled = await h.conn.query("SELECT COUNT() FROM Contact WHERE Title = 'Customer'");

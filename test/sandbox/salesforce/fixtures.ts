@@ -54,7 +54,7 @@ export async function startHarness(options: SalesforceSandboxOptions = {}): Prom
 
 /** The rejection of a promise (fails the test when it resolves). */
 export async function rejectionOf(
-  p: Promise<unknown>,
+  p: PromiseLike<unknown>,
 ): Promise<Error & { errorCode?: string; name: string; data?: unknown }> {
   try {
     await p;
