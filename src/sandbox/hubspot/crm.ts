@@ -252,7 +252,7 @@ function setUniqueIndexes(
   }
 }
 
-function uniqueNames(ctx: CrmContext, type: ObjectType): string[] {
+export function uniqueNames(ctx: CrmContext, type: ObjectType): string[] {
   const names = [...ctx.state.properties[type].values()].filter((p) => p.hasUniqueValue).map((p) => p.name);
   if (type === 'contacts') names.push('email');
   return names;
@@ -280,6 +280,40 @@ function log(
 ): void {
   if (!ctx.state.recordWrites) return;
   ctx.state.written.push({ at: iso(nowMs), type, id: String(rec.num), op, properties: props, source });
+}
+
+/**
+ * Seed fast path: insert a record whose property bag is already in wire form (taken over, not
+ * copied), with its own create/modify times; no log, no events. `uniqueProps` = uniqueNames().
+ */
+export function insertSeedRecord(
+  ctx: CrmContext,
+  type: ObjectType,
+  props: Record<string, string>,
+  createdMs: number,
+  updatedMs: number,
+  uniqueProps: readonly string[],
+): HsRecord {
+  const table = ctx.state.objects[type];
+  const rec: HsRecord = {
+    num: table.allocateId(),
+    props,
+    createdMs,
+    updatedMs,
+    archived: false,
+    archivedMs: 0,
+    mergedInto: 0,
+    version: 0,
+    visibleMs: 0,
+    snapshot: null,
+  };
+  applyCalculated(ctx, type, rec);
+  table.insert(rec);
+  for (const name of uniqueProps) {
+    const v = props[name];
+    if (v !== undefined) table.uniqueIndex(name).set(uniqueKey(type, name, v), rec.num);
+  }
+  return rec;
 }
 
 /** Create one record from already-normalised properties. */

@@ -9,7 +9,7 @@
  */
 import type { SeedAccount, SeedPerson } from '../seed/types.js';
 import { SEED_INPUT_FIELDS } from '../seed/types.js';
-import { createRecord, type CrmContext } from './crm.js';
+import { insertSeedRecord, uniqueNames, type CrmContext } from './crm.js';
 import { createGroup, createProperty } from './routes/properties.js';
 import type { PropertyType } from './schema.js';
 import type { ObjectType } from './wire.js';
@@ -72,45 +72,52 @@ function ensureInputProperties(ctx: CrmContext): void {
   }
 }
 
-function wireValue(type: PropertyType | undefined, v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  if (v instanceof Date) return type === 'date' ? v.toISOString().slice(0, 10) : v.toISOString();
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return String(v);
-}
-
-function latest(...dates: (Date | undefined)[]): Date | undefined {
-  let best: Date | undefined;
-  for (const d of dates) if (d !== undefined && (best === undefined || d > best)) best = d;
+function latestMs(...dates: (Date | undefined)[]): number {
+  let best = -Infinity;
+  for (const d of dates) if (d !== undefined && d.getTime() > best) best = d.getTime();
   return best;
 }
 
-function personProps(
-  ctx: CrmContext,
-  p: SeedPerson,
-  owners: Map<string, string>,
-  asOf: Date,
-): Record<string, string | null> {
+type FieldKind = 'date' | 'datetime' | 'bool' | 'other';
+interface FieldSpec {
+  field: string;
+  name: string;
+  kind: FieldKind;
+}
+
+/** The contact field list with wire kinds, computed once per load (1M people go through it). */
+function contactFieldSpecs(ctx: CrmContext): FieldSpec[] {
   const defs = ctx.state.properties.contacts;
-  const out: Record<string, string | null> = {};
-  for (const [field, name] of Object.entries(SEED_INPUT_FIELDS.hubspot.contacts)) {
-    let v: unknown = (p as unknown as Record<string, unknown>)[field];
-    if (field === 'ownerId') v = owners.get(p.ownerId) ?? undefined;
-    if (field === 'lifecycleStage' && v === undefined && p.kind === 'lead') v = 'lead';
-    const w = wireValue(defs.get(name)?.type, v);
-    if (w !== null) out[name] = w;
+  return Object.entries(SEED_INPUT_FIELDS.hubspot.contacts)
+    .filter(([field]) => field !== 'createdAt')
+    .map(([field, name]) => {
+      const t = defs.get(name)?.type;
+      return {
+        field,
+        name,
+        kind: t === 'date' ? 'date' : t === 'datetime' ? 'datetime' : t === 'bool' ? 'bool' : 'other',
+      };
+    });
+}
+
+function personProps(specs: FieldSpec[], p: SeedPerson, owners: Map<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const bag = p as unknown as Record<string, unknown>;
+  for (const { field, name, kind } of specs) {
+    let v = bag[field];
+    if (field === 'ownerId') v = owners.get(p.ownerId);
+    else if (field === 'lifecycleStage' && v === undefined && p.kind === 'lead') v = 'lead';
+    if (v === undefined || v === null) continue;
+    if (v instanceof Date) out[name] = kind === 'date' ? v.toISOString().slice(0, 10) : v.toISOString();
+    else if (typeof v === 'boolean') out[name] = v ? 'true' : 'false';
+    else out[name] = String(v);
   }
-  const modified = latest(
-    p.createdAt,
-    p.lastActiveAt,
-    p.lastPurchaseAt,
-    p.lastRenewalAt,
-    p.lastUpgradeAt,
-    p.onboardingCompletedAt,
-  );
-  out.hs_lastmodifieddate = (
-    modified !== undefined && modified <= asOf ? modified : p.createdAt
-  ).toISOString();
+  return out;
+}
+
+function compact(props: Record<string, string | null | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(props)) if (v !== null && v !== undefined) out[k] = v;
   return out;
 }
 
@@ -125,7 +132,14 @@ export function loadSeedAccount(ctx: CrmContext, account: SeedAccount): SeedIdMa
     deals: new Map(),
     tickets: new Map(),
   };
-  const trusted = { source: 'INTEGRATION' as const, trusted: true };
+  const asOfMs = account.asOf.getTime();
+  const specs = contactFieldSpecs(ctx);
+  const unique = {
+    contacts: uniqueNames(ctx, 'contacts'),
+    companies: uniqueNames(ctx, 'companies'),
+    deals: uniqueNames(ctx, 'deals'),
+    tickets: uniqueNames(ctx, 'tickets'),
+  };
 
   account.owners.forEach((o, i) => {
     const id = String(10_000_001 + i);
@@ -145,19 +159,14 @@ export function loadSeedAccount(ctx: CrmContext, account: SeedAccount): SeedIdMa
   for (const t of ['contacts', 'companies', 'deals', 'tickets'] as const) state.objects[t].beginBulk();
   try {
     for (const c of account.companies) {
-      const rec = createRecord(
-        ctx,
-        'companies',
-        {
-          name: c.name,
-          domain: c.domain,
-          hubspot_owner_id: ids.owners.get(c.ownerId) ?? null,
-          is_partner: c.isPartner ? 'true' : 'false',
-          createdate: c.createdAt.toISOString(),
-          hs_lastmodifieddate: c.createdAt.toISOString(),
-        },
-        trusted,
-      );
+      const props = compact({
+        name: c.name,
+        domain: c.domain,
+        hubspot_owner_id: ids.owners.get(c.ownerId),
+        is_partner: c.isPartner ? 'true' : 'false',
+      });
+      const ms = c.createdAt.getTime();
+      const rec = insertSeedRecord(ctx, 'companies', props, ms, ms, unique.companies);
       ids.companies.set(c.id, String(rec.num));
     }
 
@@ -167,7 +176,24 @@ export function loadSeedAccount(ctx: CrmContext, account: SeedAccount): SeedIdMa
         converted.push(p);
         continue;
       }
-      const rec = createRecord(ctx, 'contacts', personProps(ctx, p, ids.owners, account.asOf), trusted);
+      const created = p.createdAt.getTime();
+      const modified = latestMs(
+        p.createdAt,
+        p.lastActiveAt,
+        p.lastPurchaseAt,
+        p.lastRenewalAt,
+        p.lastUpgradeAt,
+        p.onboardingCompletedAt,
+      );
+      const updated = modified <= asOfMs ? modified : created;
+      const rec = insertSeedRecord(
+        ctx,
+        'contacts',
+        personProps(specs, p, ids.owners),
+        created,
+        updated,
+        unique.contacts,
+      );
       ids.people.set(p.id, String(rec.num));
       const company = p.companyId === undefined ? undefined : ids.companies.get(p.companyId);
       if (company !== undefined) {
@@ -190,24 +216,18 @@ export function loadSeedAccount(ctx: CrmContext, account: SeedAccount): SeedIdMa
           displayOrder: currency.options.length,
           hidden: false,
         });
-      const rec = createRecord(
-        ctx,
-        'deals',
-        {
-          dealname: d.name,
-          amount: String(d.amount),
-          deal_currency_code: d.currency,
-          pipeline: 'default',
-          dealstage: d.stage,
-          closedate: d.closeDate.toISOString(),
-          createdate: d.createdAt.toISOString(),
-          hubspot_owner_id: ids.owners.get(d.ownerId) ?? null,
-          hs_lastmodifieddate: (
-            latest(d.createdAt, d.isClosed ? d.closeDate : undefined) ?? d.createdAt
-          ).toISOString(),
-        },
-        trusted,
-      );
+      const props = compact({
+        dealname: d.name,
+        amount: String(d.amount),
+        deal_currency_code: d.currency,
+        pipeline: 'default',
+        dealstage: d.stage,
+        closedate: d.closeDate.toISOString(),
+        hubspot_owner_id: ids.owners.get(d.ownerId),
+      });
+      const created = d.createdAt.getTime();
+      const closed = d.isClosed ? Math.min(d.closeDate.getTime(), asOfMs) : created;
+      const rec = insertSeedRecord(ctx, 'deals', props, created, Math.max(created, closed), unique.deals);
       ids.deals.set(d.id, String(rec.num));
       for (const pid of d.personIds) {
         const c = ids.people.get(pid);
@@ -221,19 +241,20 @@ export function loadSeedAccount(ctx: CrmContext, account: SeedAccount): SeedIdMa
     }
 
     for (const t of account.tickets) {
-      const rec = createRecord(
+      const props = compact({
+        subject: t.subject,
+        hs_pipeline: '0',
+        hs_pipeline_stage: t.isOpen ? '1' : '4',
+        is_complaint: t.isComplaint ? 'true' : 'false',
+        closed_date: t.closedAt?.toISOString(),
+      });
+      const rec = insertSeedRecord(
         ctx,
         'tickets',
-        {
-          subject: t.subject,
-          hs_pipeline: '0',
-          hs_pipeline_stage: t.isOpen ? '1' : '4',
-          is_complaint: t.isComplaint ? 'true' : 'false',
-          createdate: t.createdAt.toISOString(),
-          closed_date: t.closedAt?.toISOString() ?? null,
-          hs_lastmodifieddate: (latest(t.createdAt, t.closedAt) ?? t.createdAt).toISOString(),
-        },
-        trusted,
+        props,
+        t.createdAt.getTime(),
+        latestMs(t.createdAt, t.closedAt),
+        unique.tickets,
       );
       ids.tickets.set(t.id, String(rec.num));
       for (const pid of t.personIds) {
