@@ -95,7 +95,7 @@ describe('Salesforce sandbox: Metadata API custom fields and field-level securit
     const after = await h.conn.describe('Contact');
     const tags = after.fields.find((f) => f.name === 'Referral_Tags__c');
     expect(tags).toMatchObject({ type: 'multipicklist', custom: true, updateable: true });
-    expect(tags?.picklistValues.map((p) => p.value)).toEqual(['promoter', 'at_risk']);
+    expect(tags?.picklistValues?.map((p) => p.value)).toEqual(['promoter', 'at_risk']);
     expect(after.fields.find((f) => f.name === 'Referral_Code__c')).toMatchObject({
       type: 'string',
       externalId: true,
@@ -103,18 +103,16 @@ describe('Salesforce sandbox: Metadata API custom fields and field-level securit
       length: 40,
     });
 
-    const ok = await h.conn
-      .sobject('Contact')
-      .update([
-        {
-          Id: alice?.Id ?? '',
-          Referral_Score__c: 80,
-          Referral_Ready__c: true,
-          Referral_Tags__c: 'promoter;at_risk',
-          Referral_Synced_At__c: '2026-11-23T09:00:00+01:00',
-          Referral_Rewards__c: 12.345,
-        },
-      ]);
+    const ok = await h.conn.sobject('Contact').update([
+      {
+        Id: alice?.Id ?? '',
+        Referral_Score__c: 80,
+        Referral_Ready__c: true,
+        Referral_Tags__c: 'promoter;at_risk',
+        Referral_Synced_At__c: '2026-11-23T09:00:00+01:00',
+        Referral_Rewards__c: 12.345,
+      },
+    ]);
     expect(ok[0]?.success).toBe(true);
     const row = await h.conn.query<Record<string, unknown>>(
       `SELECT Referral_Score__c, Referral_Ready__c, Referral_Tags__c, Referral_Synced_At__c, Referral_Rewards__c FROM Contact WHERE Id = '${alice?.Id ?? ''}'`,
