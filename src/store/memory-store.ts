@@ -19,6 +19,7 @@ import {
   errorField,
   nextRecordError,
   normaliseIndexKey,
+  storedIndexKey,
 } from './codec.js';
 import type { KeyRing } from './crypto.js';
 import { decryptTokens, encryptTokens, keyIdOf } from './crypto.js';
@@ -240,7 +241,6 @@ export class MemoryStore implements Store {
       value: JSON.stringify(value),
       expiresAt: this.now().getTime() + Math.max(1, ttlMs),
     });
-    return;
   }
 
   async getFlag(tenantId: string, name: string): Promise<JsonValue | null> {
@@ -250,7 +250,6 @@ export class MemoryStore implements Store {
 
   async clearFlag(tenantId: string, name: string): Promise<void> {
     this.state(tenantId).flags.delete(name);
-    return;
   }
 
   // --- cursors -----------------------------------------------------------------------------
@@ -262,7 +261,6 @@ export class MemoryStore implements Store {
 
   async saveCursor(tenantId: string, stream: string, cursor: JsonValue): Promise<void> {
     this.state(tenantId).cursors.set(stream, JSON.stringify(cursor));
-    return;
   }
 
   async listCursors(tenantId: string): Promise<Record<string, JsonValue>> {
@@ -275,7 +273,6 @@ export class MemoryStore implements Store {
     const { cursors } = this.state(tenantId);
     if (stream === undefined) cursors.clear();
     else cursors.delete(stream);
-    return;
   }
 
   // --- per-record sync cache ---------------------------------------------------------------
@@ -309,7 +306,6 @@ export class MemoryStore implements Store {
       if (r.inputHash !== undefined) s.hashes.set(`${object}\0${r.id}`, r.inputHash);
       if (r.written !== undefined) s.written.set(`${object}\0${r.id}`, encodeWritten(r.written));
     }
-    return;
   }
 
   async deleteRecordStates(tenantId: string, object: string, ids: readonly string[]): Promise<void> {
@@ -318,7 +314,6 @@ export class MemoryStore implements Store {
       s.hashes.delete(`${object}\0${id}`);
       s.written.delete(`${object}\0${id}`);
     }
-    return;
   }
 
   // --- attribution index -------------------------------------------------------------------
@@ -327,9 +322,8 @@ export class MemoryStore implements Store {
     const { index } = this.state(tenantId);
     for (const e of entries) {
       const key = normaliseIndexKey(e.key);
-      if (key !== '') index.set(`${e.kind}\0${key}`, e.personId);
+      if (key !== '') index.set(`${e.kind}\0${storedIndexKey(key)}`, e.personId);
     }
-    return;
   }
 
   async unindexPeople(
@@ -337,8 +331,7 @@ export class MemoryStore implements Store {
     entries: readonly Omit<PersonIndexEntry, 'personId'>[],
   ): Promise<void> {
     const { index } = this.state(tenantId);
-    for (const e of entries) index.delete(`${e.kind}\0${normaliseIndexKey(e.key)}`);
-    return;
+    for (const e of entries) index.delete(`${e.kind}\0${storedIndexKey(normaliseIndexKey(e.key))}`);
   }
 
   async lookupPeople(
@@ -350,7 +343,7 @@ export class MemoryStore implements Store {
     const out = new Map<string, string>();
     for (const raw of keys) {
       const key = normaliseIndexKey(raw);
-      const personId = index.get(`${kind}\0${key}`);
+      const personId = index.get(`${kind}\0${storedIndexKey(key)}`);
       if (key !== '' && personId !== undefined) out.set(key, personId);
     }
     return out;
@@ -381,7 +374,6 @@ export class MemoryStore implements Store {
       set.add(e.referredId);
       byReferrer.set(e.referrerId, set);
     }
-    return;
   }
 
   async referralsOf(tenantId: string, referrerId: string): Promise<ReferralEntry[]> {
@@ -400,7 +392,6 @@ export class MemoryStore implements Store {
       byReferrer.get(decodeReferral(id, raw).referrerId)?.delete(id);
       ledger.delete(id);
     }
-    return;
   }
 
   // --- re-evaluation schedule --------------------------------------------------------------
@@ -411,7 +402,6 @@ export class MemoryStore implements Store {
       if (e.at === null) schedule.delete(e.id);
       else schedule.set(e.id, e.at.getTime());
     }
-    return;
   }
 
   private sortedSchedule(tenantId: string): [string, number][] {
@@ -450,19 +440,16 @@ export class MemoryStore implements Store {
   async markTasksPending(tenantId: string, keys: readonly string[], at: Date): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const key of keys) if (!tasks.get(key)?.startsWith('d')) tasks.set(key, encodeTaskPending(at));
-    return;
   }
 
   async markTasksDone(tenantId: string, entries: readonly { key: string; taskId: string }[]): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const e of entries) tasks.set(e.key, encodeTaskDone(e.taskId));
-    return;
   }
 
   async clearPendingTasks(tenantId: string, keys: readonly string[]): Promise<void> {
     const { tasks } = this.state(tenantId);
     for (const key of keys) if (tasks.get(key)?.startsWith('p')) tasks.delete(key);
-    return;
   }
 
   // --- history and errors ------------------------------------------------------------------
@@ -478,7 +465,6 @@ export class MemoryStore implements Store {
     runs.set(run.id, { json: JSON.stringify(run), started: Date.parse(run.startedAt) });
     const order = this.runOrder(tenantId);
     for (const [id] of order.slice(0, Math.max(0, order.length - this.maxRuns))) runs.delete(id);
-    return;
   }
 
   async getRun(tenantId: string, runId: string): Promise<SyncRun | null> {
@@ -500,13 +486,11 @@ export class MemoryStore implements Store {
       const previous = raw === undefined ? undefined : decodeRecordError(field, raw);
       store.set(field, encodeRecordError(nextRecordError(previous, e, at)));
     }
-    return;
   }
 
   async clearErrors(tenantId: string, refs: readonly { object: string; id: string }[]): Promise<void> {
     const store = this.state(tenantId).errors;
     for (const r of refs) store.delete(errorField(r.object, r.id));
-    return;
   }
 
   async listErrors(tenantId: string, limit = 100): Promise<StoredRecordError[]> {
@@ -535,7 +519,6 @@ export class MemoryStore implements Store {
   async saveReport(tenantId: string, report: JsonValue): Promise<void> {
     const stored: StoredReport = { report, savedAt: this.now().toISOString() };
     this.state(tenantId).report = JSON.stringify(stored);
-    return;
   }
 
   async loadReport(tenantId: string): Promise<StoredReport | null> {
@@ -550,7 +533,6 @@ export class MemoryStore implements Store {
       value: JSON.stringify(payload),
       expiresAt: this.now().getTime() + Math.max(1, ttlMs),
     });
-    return;
   }
 
   async consumeNonce(nonce: string): Promise<JsonValue | null> {
@@ -561,7 +543,6 @@ export class MemoryStore implements Store {
 
   async revokeSession(sessionId: string, until: Date): Promise<void> {
     if (until.getTime() > this.now().getTime()) this.revoked.set(sessionId, until.getTime());
-    return;
   }
 
   async isSessionRevoked(sessionId: string): Promise<boolean> {

@@ -21,6 +21,7 @@ import {
   errorField,
   nextRecordError,
   normaliseIndexKey,
+  storedIndexKey,
   parseJson,
 } from './codec.js';
 import type { KeyRing } from './crypto.js';
@@ -411,8 +412,9 @@ export class RedisStore implements Store {
     if (entries.length === 0) return;
     const pipe = this.redis.pipeline();
     for (const e of entries) {
-      const key = normaliseIndexKey(e.key);
-      if (key === '') continue;
+      const normalised = normaliseIndexKey(e.key);
+      if (normalised === '') continue;
+      const key = storedIndexKey(normalised);
       pipe.hset(this.k(tenantId, `ix:${e.kind}:${bucketOf(key)}`), key, e.personId);
     }
     await execAll(pipe);
@@ -425,7 +427,7 @@ export class RedisStore implements Store {
     if (entries.length === 0) return;
     const pipe = this.redis.pipeline();
     for (const e of entries) {
-      const key = normaliseIndexKey(e.key);
+      const key = storedIndexKey(normaliseIndexKey(e.key));
       pipe.hdel(this.k(tenantId, `ix:${e.kind}:${bucketOf(key)}`), key);
     }
     await execAll(pipe);
@@ -439,7 +441,8 @@ export class RedisStore implements Store {
     const out = new Map<string, string>();
     const normalised = [...new Set(keys.map(normaliseIndexKey).filter((k) => k !== ''))];
     if (normalised.length === 0) return out;
-    const groups = [...byBucket(normalised)];
+    const stored = new Map(normalised.map((n) => [storedIndexKey(n), n]));
+    const groups = [...byBucket(stored.keys())];
     const pipe = this.redis.pipeline();
     for (const [b, group] of groups) pipe.hmget(this.k(tenantId, `ix:${kind}:${b}`), ...group);
     const values = await execAll(pipe);
@@ -447,7 +450,9 @@ export class RedisStore implements Store {
       const found = values[g] as (string | null)[];
       group.forEach((key, i) => {
         const personId = found[i];
-        if (personId !== null && personId !== undefined) out.set(key, personId);
+        const original = stored.get(key);
+        if (personId !== null && personId !== undefined && original !== undefined)
+          out.set(original, personId);
       });
     });
     return out;

@@ -294,6 +294,15 @@ export function storeContract(
         expect((await store.getRecordStates('t2', 'contacts', ['100003'])).size).toBe(0);
       });
 
+      it('round-trips admin-mapped field names whatever they look like', async () => {
+        const { store } = open();
+        const written = { a: 'x', '~t': 1, '12': true, referral_tags: [], Custom_Mirror__c: 'v', zz: null };
+        await store.putRecordStates('t1', 'Contact', [{ id: '003A', written }]);
+        expect((await store.getRecordStates('t1', 'Contact', ['003A'])).get('003A')?.written).toEqual(
+          written,
+        );
+      });
+
       it('empty batches are no-ops', async () => {
         const { store } = open();
         await store.putRecordStates('t1', 'contacts', []);

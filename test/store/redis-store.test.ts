@@ -59,6 +59,20 @@ describe('RedisStore specifics', () => {
     expect(await h.redis.object('ENCODING', hashKey)).toBe('listpack');
   });
 
+  it('keeps e-mail addresses of the attribution index out of Redis (digests), still found', async () => {
+    const h = redisHarness();
+    cleanups.push(h.cleanup);
+    await h.store.indexPeople('t1', [{ kind: 'email', key: 'Jane.Doe@Example.com', personId: '42' }]);
+    expect(
+      (await h.store.lookupPeople('t1', 'email', ['jane.doe@example.com'])).get('jane.doe@example.com'),
+    ).toBe('42');
+    const keys = await h.redis.keys(`${h.prefix}:*`);
+    for (const key of keys) {
+      const dump = JSON.stringify(await h.redis.hgetall(key));
+      expect(dump).not.toMatch(/jane/i);
+    }
+  });
+
   it('a rotation does not overwrite tokens a refresh saved meanwhile', async () => {
     const h = redisHarness({ keyRing: generateKeyRing('old').ring });
     cleanups.push(h.cleanup);
