@@ -12,7 +12,7 @@ export async function describeFields(
   const raw = await http.call(
     'read',
     `properties ${object}`,
-    (c) => c.crm.properties.coreApi.getAll(object),
+    (c, o) => c.crm.properties.coreApi.getAll(object, undefined, undefined, o),
     signal,
   );
   return parseWire(PropertiesSchema, raw, 'properties').results.map((p) => ({

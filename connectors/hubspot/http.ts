@@ -110,6 +110,22 @@ export class HubSpotHttp {
     return client;
   }
 
+  /**
+   * Per-call options carrying our middleware. In 13.5 the generated ObservableAPI starts every call
+   * with `allMiddleware = []` and only fills it from the call's own `_options`, so middleware given
+   * to `new Client({ middleware })` is never run (lib/codegen/crm/objects/types/ObservableAPI.js);
+   * 'append' keeps the configuration's own (user-agent) middleware too.
+   */
+  readonly callOptions = {
+    middlewareMergeStrategy: 'append' as const,
+    middleware: [
+      {
+        pre: (c: unknown): Promise<unknown> => Promise.resolve(c),
+        post: (c: unknown): Promise<unknown> => this.afterResponse(c as ResponseContextLike),
+      },
+    ],
+  };
+
   private async afterResponse(response: ResponseContextLike): Promise<ResponseContextLike> {
     const h = response.headers;
     const max = numberHeader(h, 'x-hubspot-ratelimit-max');
@@ -173,7 +189,7 @@ export class HubSpotHttp {
   async call<T>(
     kind: CallKind,
     op: string,
-    fn: (client: Client) => Promise<T>,
+    fn: (client: Client, options: never) => Promise<T>,
     signal?: AbortSignal,
     ambiguousRetry = true,
   ): Promise<T> {
@@ -186,7 +202,7 @@ export class HubSpotHttp {
           const tokens = await this.ctx.tokens.current();
           this.counts[kind]++;
           try {
-            return await fn(this.clientFor(tokens.accessToken));
+            return await fn(this.clientFor(tokens.accessToken), this.callOptions as never);
           } catch (error) {
             if (error instanceof HubSpotHttpError && error.status === 401 && !refreshed) {
               refreshed = true;

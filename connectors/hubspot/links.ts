@@ -25,7 +25,7 @@ export async function readLinks(
       const raw = await http.call(
         'associations',
         `associations ${from}→${to}`,
-        (c) => c.crm.associations.v4.batchApi.getPage(from, to, { inputs }),
+        (c, o) => c.crm.associations.v4.batchApi.getPage(from, to, { inputs }, o),
         signal,
       );
       const page = parseWire(AssociationBatchSchema, raw, `associations ${from}→${to}`);

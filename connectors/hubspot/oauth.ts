@@ -23,22 +23,28 @@ interface ResponseLike {
 }
 
 function oauthClient(basePath: string): Client {
-  return new Client({
-    basePath,
-    numberOfApiCallRetries: 0,
-    middleware: [
-      {
-        pre: (c: unknown) => c,
-        post: async (c: unknown) => {
-          const r = c as ResponseLike;
-          if (r.httpStatusCode >= 400)
-            throw new HubSpotHttpError(r.httpStatusCode, await r.body.text(), r.headers);
-          return r;
-        },
-      },
-    ],
-  });
+  return new Client({ basePath, numberOfApiCallRetries: 0 });
 }
+
+/**
+ * Middleware turning a non-2xx into a HubSpotHttpError with the raw body (the `error`
+ * "invalid_grant" field would be lost in the SDK's model). Passed per call: 13.5 ignores
+ * configuration middleware (see http.ts).
+ */
+const callOptions = {
+  middlewareMergeStrategy: 'append' as const,
+  middleware: [
+    {
+      pre: (c: unknown): Promise<unknown> => Promise.resolve(c),
+      post: async (c: unknown): Promise<unknown> => {
+        const r = c as ResponseLike;
+        if (r.httpStatusCode >= 400)
+          throw new HubSpotHttpError(r.httpStatusCode, await r.body.text(), r.headers);
+        return r;
+      },
+    },
+  ],
+} as never;
 
 function isLocal(url: string): boolean {
   const host = new URL(url).hostname;
@@ -108,11 +114,13 @@ export async function exchangeCode(deps: OAuthDeps, request: CodeExchange): Prom
       request.redirectUri,
       deps.app.clientId,
       deps.app.clientSecret,
+      undefined,
+      callOptions,
     );
     const token = parseWire(SdkTokenResponseSchema, raw, 'token');
     const info = parseWire(
       AccessTokenInfoSchema,
-      await client.oauth.accessTokensApi.get(token.accessToken),
+      await client.oauth.accessTokensApi.get(token.accessToken, callOptions),
       'token info',
     );
     return {
@@ -144,6 +152,7 @@ export async function refreshTokens(deps: OAuthDeps, tokens: TokenSet): Promise<
       deps.app.clientId,
       deps.app.clientSecret,
       tokens.refreshToken,
+      callOptions,
     );
     const token = parseWire(SdkTokenResponseSchema, raw, 'token');
     return {

@@ -24,8 +24,8 @@ export async function* pullOwners(
     const raw: unknown = await http.call(
       'read',
       'owners',
-      (c) =>
-        c.crm.owners.ownersApi.getPage(undefined, after ?? undefined, facts.batch.listPageSize, archived),
+      (c, o) =>
+        c.crm.owners.ownersApi.getPage(undefined, after ?? undefined, facts.batch.listPageSize, archived, o),
       signal,
     );
     const page = parseWire(OwnersPageSchema, raw, 'owners');

@@ -47,7 +47,7 @@ export class PipelineStages {
       const raw = await this.http.call(
         'read',
         `pipelines ${objectType}`,
-        (c) => c.crm.pipelines.pipelinesApi.getAll(objectType),
+        (c, o) => c.crm.pipelines.pipelinesApi.getAll(objectType, o),
         signal,
       );
       stages = new Map();

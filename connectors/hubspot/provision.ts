@@ -82,7 +82,7 @@ export async function provision(
       await deps.http.call(
         'read',
         `property groups ${object}`,
-        (c) => c.crm.properties.groupsApi.getAll(object),
+        (c, o) => c.crm.properties.groupsApi.getAll(object, o),
         signal,
       ),
       'property groups',
@@ -93,8 +93,8 @@ export async function provision(
         await deps.http.call(
           'write',
           `create property group ${object}`,
-          (c) =>
-            c.crm.properties.groupsApi.create(object, { name: deps.group.name, label: deps.group.label }),
+          (c, o) =>
+            c.crm.properties.groupsApi.create(object, { name: deps.group.name, label: deps.group.label }, o),
           signal,
         );
       } catch (error) {
@@ -107,7 +107,7 @@ export async function provision(
         await deps.http.call(
           'read',
           `properties ${object}`,
-          (c) => c.crm.properties.coreApi.getAll(object),
+          (c, o) => c.crm.properties.coreApi.getAll(object, undefined, undefined, o),
           signal,
         ),
         'properties',
@@ -123,17 +123,21 @@ export async function provision(
         await deps.http.call(
           'write',
           `create property ${label}`,
-          (c) =>
-            c.crm.properties.coreApi.create(object, {
-              name: def.name,
-              label: def.label,
-              type: spec.type as never,
-              fieldType: spec.fieldType as never,
-              groupName: deps.group.name,
-              ...(def.description === undefined ? {} : { description: def.description }),
-              ...(spec.options.length > 0 ? { options: spec.options } : {}),
-              ...(def.unique === true ? { hasUniqueValue: true } : {}),
-            }),
+          (c, o) =>
+            c.crm.properties.coreApi.create(
+              object,
+              {
+                name: def.name,
+                label: def.label,
+                type: spec.type as never,
+                fieldType: spec.fieldType as never,
+                groupName: deps.group.name,
+                ...(def.description === undefined ? {} : { description: def.description }),
+                ...(spec.options.length > 0 ? { options: spec.options } : {}),
+                ...(def.unique === true ? { hasUniqueValue: true } : {}),
+              },
+              o,
+            ),
           signal,
         );
         report.created.push(label);
@@ -166,7 +170,7 @@ export async function provision(
       const updated = await deps.http.call(
         'write',
         `extend options ${label}`,
-        (c) => c.crm.properties.coreApi.update(object, def.name, { options }),
+        (c, o) => c.crm.properties.coreApi.update(object, def.name, { options }, o),
         signal,
       );
       parseWire(PropertySchema, updated, 'property update');

@@ -99,7 +99,7 @@ async function* pullFull(
       const raw = await deps.http.call(
         'read',
         `list ${object}`,
-        (c) =>
+        (c, o) =>
           c.crm.objects.basicApi.getPage(
             object,
             pageSize,
@@ -108,6 +108,7 @@ async function* pullFull(
             undefined,
             undefined,
             archived,
+            o,
           ),
         options.signal,
       );
@@ -163,10 +164,11 @@ async function search(
   const raw = await deps.http.call(
     'search',
     `search ${object}`,
-    (c) =>
+    (c, o) =>
       c.crm.objects.searchApi.doSearch(
         object,
         body as Parameters<typeof c.crm.objects.searchApi.doSearch>[1],
+        o,
       ),
     signal,
   );

@@ -77,7 +77,7 @@ async function updateBatch(
     raw = await http.call(
       'write',
       `batch update ${object}`,
-      (c) => c.crm.objects.batchApi.update(object, { inputs }),
+      (c, o) => c.crm.objects.batchApi.update(object, { inputs }, o),
       signal,
     );
   } catch (error) {

@@ -97,12 +97,17 @@ export async function findExistingTasks(
     const raw = await deps.http.call(
       'read',
       'batch read tasks',
-      (c) =>
-        c.crm.objects.batchApi.read('tasks', {
-          inputs: ids.map((id) => ({ id })),
-          properties: ['hs_task_body'],
-          propertiesWithHistory: [],
-        }),
+      (c, o) =>
+        c.crm.objects.batchApi.read(
+          'tasks',
+          {
+            inputs: ids.map((id) => ({ id })),
+            properties: ['hs_task_body'],
+            propertiesWithHistory: [],
+          },
+          undefined,
+          o,
+        ),
       signal,
     );
     for (const task of parseWire(BatchResultSchema, raw, 'batch read tasks').results) {
