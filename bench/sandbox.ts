@@ -3,11 +3,11 @@
  * sync benchmarks (issue 3 target: ≥ 5,000 simple requests/s with limits off).
  *
  * Both emulators run on loopback in this process; the load comes from a worker thread (so client
- * and servers each get a core of this 2-core machine, as a separate client would) using node's own
- * `http` with a keep-alive agent and many requests in flight. No extra dependency (autocannon would
- * drive harder, but plain `http` is what the real clients use underneath, and it is enough to show
- * whether the sandbox keeps up). Each emulator gets a warm-up, then a fixed measured duration of
- * authenticated GET-by-id calls:
+ * and servers each get a core of this 2-core machine, as a separate client would): keep-alive TCP
+ * connections, one request in flight on each, many connections. No extra dependency: autocannon
+ * does the same, and a dozen lines of HTTP/1.1 framing keep the client cheaper than node's http
+ * client, which matters when client and servers share two cores. Each emulator gets a 1 s warm-up,
+ * then a fixed measured duration of authenticated GET-by-id calls:
  *   HubSpot    GET /crm/v3/objects/contacts/{id}              (private-app token)
  *   Salesforce GET /services/data/v62.0/sobjects/Contact/{id}  (session from issueTokens)
  * Then, in a child process (clean heap), the seed generator at 1M contacts: time and retained heap.
@@ -44,46 +44,71 @@ interface LoadResult {
   firstError?: string;
 }
 
-/** The load generator, as plain CommonJS so the worker needs no TypeScript loader. */
+/**
+ * The load generator, as plain CommonJS so the worker needs no TypeScript loader. Each of
+ * `concurrency` keep-alive TCP connections sends one GET, reads the whole response (status line,
+ * Content-Length or chunked body), then sends the next: what a keep-alive HTTP client does, minus
+ * node's http client machinery, so the client spends as little as possible of the shared CPU.
+ */
 const LOAD_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
+const net = require('node:net');
 const { url, paths, token, durationMs, concurrency } = workerData;
 const target = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-const headers = { authorization: 'Bearer ' + token, accept: 'application/json' };
+const requests = paths.map((p) => Buffer.from('GET ' + p + ' HTTP/1.1\\r\\nHost: ' + target.host +
+  '\\r\\nAuthorization: Bearer ' + token + '\\r\\nAccept: application/json\\r\\nConnection: keep-alive\\r\\n\\r\\n'));
 const latencies = new Float64Array(1 << 21);
-let ok = 0, errors = 0, next = 0, inFlight = 0, firstError;
+let ok = 0, errors = 0, next = 0, open = 0, firstError;
 const started = performance.now();
 const end = started + durationMs;
-function fire() {
-  if (performance.now() >= end) {
-    if (--inFlight === 0) finish();
-    return;
-  }
-  const path = paths[next++ % paths.length];
-  const t0 = performance.now();
-  const req = http.request({ host: target.hostname, port: target.port, path, agent, headers }, (res) => {
-    res.on('data', () => {});
-    res.on('end', () => {
-      if (res.statusCode === 200) ok++;
-      else { errors++; firstError ??= 'HTTP ' + res.statusCode + ' ' + path; }
+const HEADER_END = Buffer.from('\\r\\n\\r\\n');
+const CHUNKED_END = Buffer.from('0\\r\\n\\r\\n');
+function connection() {
+  open++;
+  const socket = net.connect({ host: target.hostname, port: Number(target.port), noDelay: true });
+  let buffer = Buffer.alloc(0), t0 = 0, path = '';
+  const send = () => {
+    if (performance.now() >= end) { socket.end(); return; }
+    const i = next++ % requests.length;
+    path = paths[i];
+    t0 = performance.now();
+    socket.write(requests[i]);
+  };
+  socket.on('connect', send);
+  socket.on('data', (chunk) => {
+    buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+    for (;;) {
+      const headEnd = buffer.indexOf(HEADER_END);
+      if (headEnd < 0) return;
+      const head = buffer.toString('latin1', 0, headEnd);
+      const status = Number(head.slice(9, 12));
+      const length = /\\r\\ncontent-length: *(\\d+)/i.exec(head);
+      let total;
+      if (length !== null) total = headEnd + 4 + Number(length[1]);
+      else {
+        const chunkEnd = buffer.indexOf(CHUNKED_END, headEnd + 4);
+        if (chunkEnd < 0) return;
+        total = chunkEnd + CHUNKED_END.length;
+      }
+      if (buffer.length < total) return;
+      buffer = buffer.subarray(total);
+      if (status === 200) ok++;
+      else { errors++; firstError ??= 'HTTP ' + status + ' ' + path; }
       latencies[(ok + errors) & (latencies.length - 1)] = performance.now() - t0;
-      fire();
-    });
+      send();
+    }
   });
-  req.on('error', (e) => { errors++; firstError ??= String(e); fire(); });
-  req.end();
+  socket.on('error', (e) => { errors++; firstError ??= String(e); });
+  socket.on('close', () => { if (--open === 0) finish(); });
 }
 function finish() {
   const seconds = (performance.now() - started) / 1000;
   const n = Math.min(ok + errors, latencies.length);
   const sorted = latencies.subarray(0, n).sort();
   const pct = (p) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]);
-  agent.destroy();
   parentPort.postMessage({ ok, errors, seconds, rps: ok / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99), firstError });
 }
-for (let i = 0; i < concurrency; i++) { inFlight++; fire(); }
+for (let i = 0; i < concurrency; i++) connection();
 `;
 
 /**
