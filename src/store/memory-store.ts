@@ -158,7 +158,9 @@ export class MemoryStore implements Store {
   }
 
   async updateTenant(tenantId: string, patch: TenantPatch): Promise<Tenant> {
-    const current = await this.getTenant(tenantId);
+    // Read-modify-write with no await in between: atomic on the event loop.
+    const raw = this.tenants.get(assertTenantId(tenantId))?.tenant;
+    const current = raw === undefined || raw === '' ? null : (JSON.parse(raw) as Tenant);
     if (current === null) {
       throw new AppError(ERR_STORE_TENANT_NOT_FOUND, `tenant ${tenantId} does not exist`, {
         details: { tenantId },

@@ -48,6 +48,8 @@ import type {
 } from './types.js';
 import { ERR_STORE_TENANT_EXISTS, ERR_STORE_TENANT_NOT_FOUND } from './types.js';
 
+export const ERR_STORE_CONTENDED = 'ERR_STORE_CONTENDED';
+
 export interface RedisStoreOptions {
   /** A URL (the store owns and closes the connection) or a shared ioredis client (caller closes). */
   redis: string | Redis;
@@ -202,22 +204,20 @@ export class RedisStore implements Store {
 
   async updateTenant(tenantId: string, patch: TenantPatch): Promise<Tenant> {
     const key = this.k(tenantId, 'tenant');
-    // Optimistic transaction: a concurrent update (status from a token refresh vs the admin's
-    // config save) retries instead of overwriting the other's change.
+    // Optimistic compare-and-set (Lua, not WATCH: WATCH is per connection and a shared ioredis
+    // client interleaves other callers' EXECs). A concurrent update (status from a token refresh vs
+    // the admin's config save) makes us re-read and re-apply instead of overwriting its change.
     for (let attempt = 0; attempt < 20; attempt++) {
-      await this.redis.watch(key);
       const raw = await this.redis.get(key);
       if (raw === null) {
-        await this.redis.unwatch();
         throw new AppError(ERR_STORE_TENANT_NOT_FOUND, `tenant ${tenantId} does not exist`, {
           details: { tenantId },
         });
       }
       const next = applyTenantPatch(decodeTenant(raw), patch, this.now());
-      const result = await this.redis.multi().set(key, encodeTenant(next)).exec();
-      if (result !== null) return next;
+      if ((await this.redis.rsCas(key, raw, encodeTenant(next))) === 1) return next;
     }
-    throw new AppError('ERR_STORE_CONTENDED', `tenant ${tenantId} is being updated concurrently`, {
+    throw new AppError(ERR_STORE_CONTENDED, `tenant ${tenantId} is being updated concurrently`, {
       retryable: true,
     });
   }

@@ -127,6 +127,25 @@ export function storeContract(
         });
       });
 
+      it('concurrent updates from two workers do not lose each other', async () => {
+        const h = open();
+        const t = await h.store.createTenant({ crm: 'hubspot', accountId: '1', mode: 'oauth' });
+        const other = h.sibling();
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 === 0 ? h.store : other).updateTenant(t.id, {
+              config: { settings: { [`k${i}`]: i } },
+              ...(i === 3 ? { status: 'disconnected' as const, statusReason: 'r' } : {}),
+            }),
+          ),
+        );
+        // `settings` is replaced as a whole by each patch, so exactly one survives; the status
+        // change from another patch must not be lost.
+        const final = await h.store.getTenant(t.id);
+        expect(Object.keys(final?.config.settings ?? {})).toHaveLength(1);
+        expect(final?.status).toBe('disconnected');
+      });
+
       it('uninstall deletes all of the tenant data and nothing of another tenant', async () => {
         const { store } = open();
         const a = await store.createTenant({ crm: 'hubspot', accountId: '1', mode: 'oauth' });
