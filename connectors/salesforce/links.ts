@@ -11,6 +11,7 @@
 import type { CrmRecord } from '../contract.js';
 import { AppError, ERR_INVALID_INPUT } from '../../src/errors.js';
 import { chunk } from '../shared/batch.js';
+import { fetchBulkResults, runBulkQuery } from './bulk.js';
 import type { SalesforceClient } from './connection.js';
 import { parseQueryResult } from './records.js';
 import { idList, soqlDateTime, soqlString } from './soql.js';
@@ -97,6 +98,7 @@ export async function resolveLinks(
   records: CrmRecord[],
   inClauseMaxIds: number,
   ordered = false,
+  prefetched?: PrefetchedLinks,
 ): Promise<void> {
   for (const link of links) {
     const field = FIELD_LINKS[object]?.[link];
@@ -117,7 +119,15 @@ export async function resolveLinks(
     const answered = new Set<string>();
     const first = records[0];
     const last = records.at(-1);
-    if (ordered && q.window !== undefined && first !== undefined && last !== undefined) {
+    const known = prefetched?.links.get(link);
+    if (known !== undefined) {
+      for (const r of live) {
+        const ids = known.get(r.id);
+        if (ids !== undefined) for (const id of ids) addLink(r, link, id);
+        // Authoritative prefetch (read before the parents): no entry means no children.
+        if (ids !== undefined || prefetched?.authoritative === true) answered.add(r.id);
+      }
+    } else if (ordered && q.window !== undefined && first !== undefined && last !== undefined) {
       await runLinkQuery(
         client,
         `${object} → ${link} links`,
@@ -184,6 +194,54 @@ async function runLinkQuery(
       'Salesforce link query',
     );
   }
+}
+
+/** Children of every parent in a bulk range, read once (Bulk 2.0) instead of per page. */
+export interface PrefetchedLinks {
+  /** link → parent id → linked ids. */
+  links: Map<string, Map<string, string[]>>;
+  /** Read before the parents' own bulk job: a parent without an entry has no children. */
+  authoritative: boolean;
+}
+
+/**
+ * For a Bulk 2.0 pull of parents in `where` (a clause on the parent's own SystemModstamp/Id),
+ * read the window-able links (contact roles) with one Bulk 2.0 query of the children filtered
+ * by the parent's fields, e.g. `Opportunity.SystemModstamp` (child-to-parent filters are
+ * supported in Bulk 2.0 queries). Memory: one entry per parent that has children.
+ */
+export async function prefetchLinks(
+  client: SalesforceClient,
+  object: string,
+  links: readonly string[],
+  parentWhere: (relationship: string, idColumn: string) => string,
+  bulk: { poll: { intervalMs: number; timeoutMs: number }; pageSize: number },
+  authoritative: boolean,
+): Promise<PrefetchedLinks | undefined> {
+  const out: PrefetchedLinks = { links: new Map(), authoritative };
+  for (const link of links) {
+    const q = QUERY_LINKS[object]?.[link];
+    if (q?.window === undefined) continue;
+    const select = q.soql.slice(0, q.soql.indexOf(' WHERE '));
+    const soql = `${select} WHERE ${parentWhere(q.window.relationship, q.pageIdColumn)}`;
+    const jobId = await runBulkQuery(client, soql, false, bulk.poll);
+    const map = new Map<string, string[]>();
+    let locator: string | null = null;
+    do {
+      const page = await fetchBulkResults(client, jobId, locator, bulk.pageSize);
+      for (const row of page.rows) {
+        const from = row[q.pageIdColumn];
+        const to = row[q.linkedIdColumn];
+        if (typeof from !== 'string' || typeof to !== 'string' || from === '' || to === '') continue;
+        const list = map.get(from);
+        if (list === undefined) map.set(from, [to]);
+        else if (!list.includes(to)) list.push(to);
+      }
+      locator = page.next;
+    } while (locator !== null);
+    out.links.set(link, map);
+  }
+  return out.links.size === 0 ? undefined : out;
 }
 
 /**

@@ -29,7 +29,8 @@ import {
   ERR_SALESFORCE_UNKNOWN_OBJECT,
 } from './errors.js';
 import type { SalesforceFacts, SalesforceSettings } from './facts.js';
-import { assertLinksSupported, linkFields, queryMorePath, resolveLinks } from './links.js';
+import { assertLinksSupported, linkFields, prefetchLinks, queryMorePath, resolveLinks } from './links.js';
+import type { PrefetchedLinks } from './links.js';
 import { parseQueryResult, toCrmRecord } from './records.js';
 import type { QueryResult } from './records.js';
 import { assertApiName, comparePoints, cursorWhere } from './soql.js';
@@ -130,6 +131,8 @@ interface Stream {
   fields: string[];
   recordFields: string[];
   scanAll: boolean;
+  /** Links read once for a whole Bulk 2.0 range (contact roles). */
+  prefetched?: PrefetchedLinks | undefined;
   ceiling: string;
 }
 
@@ -145,6 +148,7 @@ async function toRecords(s: Stream, raw: readonly unknown[], fromCsv: boolean): 
       records,
       s.pc.facts.query.inClauseMaxIds,
       ordered,
+      fromCsv ? s.prefetched : undefined,
     );
   }
   return records;
@@ -243,12 +247,18 @@ async function* bulkPhase(s: Stream, state: BulkState): AsyncGenerator<PullPage>
   let locator = state.locator;
   let skip = state.skip;
   try {
-    if (jobId === null) {
-      jobId = await runBulkQuery(client, restSoql(s, from, false), s.scanAll, {
-        intervalMs: settings.bulkPollIntervalMs,
-        timeoutMs: settings.bulkPollTimeoutMs,
-      });
-    }
+    const poll = { intervalMs: settings.bulkPollIntervalMs, timeoutMs: settings.bulkPollTimeoutMs };
+    // Children first: read before the parents' job, the prefetch is complete for every parent the
+    // job returns (a parent changed in between has a stamp past the ceiling and is not returned).
+    s.prefetched = await prefetchLinks(
+      client,
+      s.object,
+      s.options.links,
+      (relationship, idColumn) => cursorWhere(from, s.ceiling, `${relationship}.SystemModstamp`, idColumn),
+      { poll, pageSize: settings.bulkResultsPageSize },
+      jobId === null,
+    );
+    if (jobId === null) jobId = await runBulkQuery(client, restSoql(s, from, false), s.scanAll, poll);
     for (;;) {
       const res = await fetchBulkResults(client, jobId, locator, settings.bulkResultsPageSize);
       const rows = res.rows.slice(skip);

@@ -44,7 +44,12 @@ export interface CursorPoint {
  * the tie (supaglue#532; SYNC_LESSONS §3.4). `ceiling` bounds the run: never past run start minus
  * a margin, so rows committed late with an earlier stamp are read by the next run.
  */
-export function cursorWhere(from: CursorPoint, ceiling: string): string {
+export function cursorWhere(
+  from: CursorPoint,
+  ceiling: string,
+  stamp = 'SystemModstamp',
+  idColumn = 'Id',
+): string {
   const parts: string[] = [];
   if (from.t !== null) {
     const t = soqlDateTime(from.t);
@@ -52,11 +57,11 @@ export function cursorWhere(from: CursorPoint, ceiling: string): string {
     // SystemModstamp range leads (selective filter), with no AND nested inside the OR.
     parts.push(
       from.id === null
-        ? `SystemModstamp > ${t}`
-        : `SystemModstamp >= ${t} AND (SystemModstamp > ${t} OR Id > ${soqlString(from.id)})`,
+        ? `${stamp} > ${t}`
+        : `${stamp} >= ${t} AND (${stamp} > ${t} OR ${idColumn} > ${soqlString(from.id)})`,
     );
   }
-  parts.push(`SystemModstamp <= ${soqlDateTime(ceiling)}`);
+  parts.push(`${stamp} <= ${soqlDateTime(ceiling)}`);
   return parts.join(' AND ');
 }
 

@@ -394,6 +394,15 @@ describe('Salesforce connector end to end (jsforce ↔ sandbox)', () => {
       sample.fields.Email ?? null,
     );
 
+    // Opportunities through Bulk 2.0: contact roles come from one prefetched Bulk 2.0 query, and
+    // match what the REST path reads per page.
+    const restOpps = await pullAll(connector(), 'Opportunity');
+    const bulkOppConnector = connector({ bulkQueryThreshold: 500 });
+    const bulkOpps = await pullAll(bulkOppConnector, 'Opportunity');
+    const linksOf = (rs: CrmRecord[]) => new Map(rs.map((r) => [r.id, [...(r.links.Contact ?? [])].sort()]));
+    expect(linksOf(bulkOpps.records)).toEqual(linksOf(restOpps.records));
+    expect(bulkOppConnector.stats().calls.query).toBeLessThanOrEqual(2);
+
     sandbox.failNextBulkJob('query');
     const fallback = connector({ bulkQueryThreshold: 1000 });
     const viaRest = await pullAll(fallback, 'Contact');
