@@ -6,8 +6,16 @@
  * configured indexing lag.
  */
 import { z } from 'zod';
-import { readProp, toWire, type CrmContext, type SnapshotView, type WireObject } from './crm.js';
-import { parseDateTime, type PropertyDef } from './schema.js';
+import {
+  findByUnique,
+  isUniqueProperty,
+  readProp,
+  toWire,
+  type CrmContext,
+  type SnapshotView,
+  type WireObject,
+} from './crm.js';
+import { CREATE_DATE, parseDateTime, type PropertyDef } from './schema.js';
 import type { HsRecord } from './table.js';
 import { objectTypeOf, validationError, type ObjectType } from './wire.js';
 
@@ -144,43 +152,94 @@ class Matcher {
     return values.some((v) => this.ctx.state.associations.has(this.type, rec.num, other, Number(v)));
   }
 
-  filter(rec: View, f: Filter): boolean {
-    if (f.propertyName.startsWith('associations.')) {
+  /** A filter compiled once per search: values parsed up front, system dates read as numbers. */
+  compile(f: Filter): (rec: View) => boolean {
+    const name = f.propertyName;
+    if (name.startsWith('associations.')) {
       const vals = f.values ?? (f.value === undefined ? [] : [f.value]);
-      const hit = this.associated(rec, f.propertyName, vals);
-      return f.operator === 'NEQ' || f.operator === 'NOT_IN' ? !hit : hit;
+      const negate = f.operator === 'NEQ' || f.operator === 'NOT_IN';
+      return (rec) => this.associated(rec, name, vals) !== negate;
     }
-    const v = readProp(this.type, rec, f.propertyName);
-    const has = v !== null && v !== '';
-    const cmp = (x: string | undefined): number =>
-      x === undefined || v === null ? NaN : this.compare(f.propertyName, v, x);
+    const type = this.type;
+    const def = this.def(name);
+    const system: ((r: View) => number) | undefined =
+      name === 'hs_object_id'
+        ? (r) => r.num
+        : name === CREATE_DATE[type]
+          ? (r) => r.createdMs
+          : name === 'hs_lastmodifieddate' || (type === 'contacts' && name === 'lastmodifieddate')
+            ? (r) => r.updatedMs
+            : undefined;
+    const numeric = system !== undefined || isNumericType(def);
+    if (f.operator === 'CONTAINS_TOKEN' || f.operator === 'NOT_CONTAINS_TOKEN') {
+      const want = f.value ?? '';
+      const negate = f.operator === 'NOT_CONTAINS_TOKEN';
+      return (rec) => {
+        const v = readProp(type, rec, name);
+        return v === null || v === '' ? negate : tokenMatch(v, want) !== negate;
+      };
+    }
+    if (f.operator === 'HAS_PROPERTY' || f.operator === 'NOT_HAS_PROPERTY') {
+      const want = f.operator === 'HAS_PROPERTY';
+      return (rec) => {
+        const v = system !== undefined ? 'x' : rec.props[name];
+        return (v !== undefined && v !== '') === want;
+      };
+    }
+    // Comparable form of a value: a number for numeric/date properties, lower case otherwise.
+    const key = numeric
+      ? (x: string): number | string => toNumber(def, x)
+      : (x: string): number | string => x.toLowerCase();
+    const valueOf = (rec: View): number | string | undefined => {
+      if (system !== undefined) return system(rec);
+      const v = rec.props[name];
+      return v === undefined || v === '' ? undefined : key(v);
+    };
+    const target = f.value === undefined ? undefined : key(f.value);
+    const high = f.highValue === undefined ? undefined : key(f.highValue);
+    const set = new Set((f.values ?? []).map(key));
+    const lt = (a: number | string, b: number | string | undefined): boolean => b !== undefined && a < b;
+    const gt = (a: number | string, b: number | string | undefined): boolean => b !== undefined && a > b;
     switch (f.operator) {
-      case 'HAS_PROPERTY':
-        return has;
-      case 'NOT_HAS_PROPERTY':
-        return !has;
       case 'EQ':
-        return has && cmp(f.value) === 0;
+        return (r) => valueOf(r) === target;
       case 'NEQ':
-        return !has || cmp(f.value) !== 0;
+        return (r) => valueOf(r) !== target;
       case 'LT':
-        return has && cmp(f.value) < 0;
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && lt(v, target);
+        };
       case 'LTE':
-        return has && cmp(f.value) <= 0;
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && !gt(v, target) && target !== undefined;
+        };
       case 'GT':
-        return has && cmp(f.value) > 0;
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && gt(v, target);
+        };
       case 'GTE':
-        return has && cmp(f.value) >= 0;
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && !lt(v, target) && target !== undefined;
+        };
       case 'BETWEEN':
-        return has && cmp(f.value) >= 0 && cmp(f.highValue) <= 0;
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && target !== undefined && high !== undefined && v >= target && v <= high;
+        };
       case 'IN':
-        return has && (f.values ?? []).some((x) => cmp(x) === 0);
+        return (r) => {
+          const v = valueOf(r);
+          return v !== undefined && set.has(v);
+        };
       case 'NOT_IN':
-        return !has || !(f.values ?? []).some((x) => cmp(x) === 0);
-      case 'CONTAINS_TOKEN':
-        return has && v !== null && tokenMatch(v, f.value ?? '');
-      case 'NOT_CONTAINS_TOKEN':
-        return !has || v === null || !tokenMatch(v, f.value ?? '');
+        return (r) => {
+          const v = valueOf(r);
+          return v === undefined || !set.has(v);
+        };
     }
   }
 
@@ -221,6 +280,31 @@ function modifiedRange(type: ObjectType, groups: { filters: Filter[] }[]): [numb
     hi = Math.max(hi, ghi);
   }
   return [lo, hi === Infinity ? Number.MAX_SAFE_INTEGER : hi];
+}
+
+/**
+ * When every filter group pins a unique property (email, hs_object_id, hasUniqueValue) with EQ or
+ * IN, the candidates are those records: a lookup instead of a scan of a million contacts.
+ */
+function uniqueCandidates(
+  ctx: CrmContext,
+  type: ObjectType,
+  groups: { filters: Filter[] }[],
+): HsRecord[] | undefined {
+  if (groups.length === 0) return undefined;
+  const out = new Map<number, HsRecord>();
+  for (const g of groups) {
+    const pin = g.filters.find(
+      (f) => (f.operator === 'EQ' || f.operator === 'IN') && isUniqueProperty(ctx, type, f.propertyName),
+    );
+    if (pin === undefined) return undefined;
+    const values = pin.operator === 'EQ' ? (pin.value === undefined ? [] : [pin.value]) : (pin.values ?? []);
+    for (const v of values) {
+      const rec = findByUnique(ctx, type, pin.propertyName, v);
+      if (rec !== undefined) out.set(rec.num, rec);
+    }
+  }
+  return [...out.values()];
 }
 
 function validate(req: SearchRequest): { limit: number; offset: number } {
@@ -288,8 +372,9 @@ export function search(ctx: CrmContext, type: ObjectType, req: SearchRequest): S
     if (lag && nowMs < r.visibleMs) return r.snapshot ?? undefined;
     return r.archived ? undefined : r;
   };
+  const compiled = groups.map((g) => g.filters.map((f) => m.compile(f)));
   const matches = (r: View): boolean =>
-    (groups.length === 0 || groups.some((g) => g.filters.every((f) => m.filter(r, f)))) &&
+    (compiled.length === 0 || compiled.some((g) => g.every((test) => test(r)))) &&
     (q === undefined || q === '' || m.query(r, q));
 
   const range = lag ? undefined : modifiedRange(type, groups);
@@ -309,8 +394,9 @@ export function search(ctx: CrmContext, type: ObjectType, req: SearchRequest): S
       total++;
     }
   } else {
+    const pinned = lag ? undefined : uniqueCandidates(ctx, type, groups);
     const source: Iterable<HsRecord> =
-      range !== undefined ? table.byModified(range[0], range[1], false) : table.records.values();
+      pinned ?? (range !== undefined ? table.byModified(range[0], range[1], false) : table.records.values());
     const all: View[] = [];
     for (const r of source) {
       const v = view(r);
@@ -325,7 +411,7 @@ export function search(ctx: CrmContext, type: ObjectType, req: SearchRequest): S
         const c = m.compare(sort.propertyName, va, vb);
         return c !== 0 && !Number.isNaN(c) ? c * dir : a.num - b.num;
       });
-    } else if (range !== undefined) {
+    } else if (range !== undefined || pinned !== undefined) {
       all.sort((a, b) => a.num - b.num);
     }
     total = all.length;

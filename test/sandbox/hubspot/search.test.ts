@@ -65,6 +65,17 @@ describe('HubSpot sandbox: CRM search', () => {
     expect(await emails(h, [{ filters: [f('how_did_you_hear', 'CONTAINS_TOKEN', 'friend')] }])).toEqual([
       'carla@example.test',
     ]);
+    // A unique-property lookup still applies the group's other filters.
+    expect(
+      await emails(h, [
+        {
+          filters: [
+            f('email', 'IN', undefined, { values: ['alice@acme.test', 'bruno@globex.test'] }),
+            f('nps_score', 'LT', '9'),
+          ],
+        },
+      ]),
+    ).toEqual(['bruno@globex.test']);
     // AND inside one group: nothing is both.
     expect(
       await emails(h, [{ filters: [f('nps_score', 'GTE', '9'), f('lifecyclestage', 'EQ', 'lead')] }]),
