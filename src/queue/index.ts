@@ -6,6 +6,7 @@ export { QueueSet, SCHEDULE_QUEUE } from './queues.js';
 export type { QueueSetOptions } from './queues.js';
 export { BullQueueProducer, DEFAULT_EVERY_MS, DEFAULT_JOB_OPTIONS } from './producer.js';
 export type {
+  CancelResult,
   DataFreeKind,
   EnqueueOptions,
   EnqueueResult,

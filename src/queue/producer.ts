@@ -34,6 +34,13 @@ export interface EnqueueResult {
   coalesced: boolean;
 }
 
+export interface CancelResult {
+  /** Waiting, delayed and failed jobs removed. */
+  removedJobs: number;
+  /** Jobs of the tenant still running after `waitMs` (0 = every run stopped). */
+  stillRunning: number;
+}
+
 export interface QueueDepth {
   waiting: number;
   active: number;
@@ -59,7 +66,7 @@ export interface QueueProducer {
    * jobs, and raises a cancel flag that running handlers see at their next heartbeat (their signal
    * aborts) and that makes workers drop any job of the tenant they pick up later.
    */
-  cancelTenant(tenantId: string): Promise<{ removedJobs: number }>;
+  cancelTenant(tenantId: string, options?: { waitMs?: number }): Promise<CancelResult>;
   depths(): Promise<Record<JobKind, QueueDepth>>;
   /** Throws unless Redis answers and every queue is ready (`/readyz`). */
   ping(): Promise<void>;
@@ -272,7 +279,7 @@ export class BullQueueProducer implements QueueProducer {
     return r === undefined ? null : new Date(r.next);
   }
 
-  async cancelTenant(tenantId: string): Promise<{ removedJobs: number }> {
+  async cancelTenant(tenantId: string, options: { waitMs?: number } = {}): Promise<CancelResult> {
     parseOrThrow(tenantIdSchema, tenantId, 'tenant id');
     await this.queues.redis.set(this.cancelKey(tenantId), '1', 'PX', this.cancelTtlMs);
     await this.unschedule(tenantId);
@@ -291,7 +298,24 @@ export class BullQueueProducer implements QueueProducer {
       }
       await this.queues.redis.del(this.pendingKey(kind, tenantId));
     }
-    return { removedJobs: removed };
+    // Running handlers see the flag at their next heartbeat (≤ 1 s) and stop at a page boundary;
+    // wait for them so the caller can delete the tenant's data without a run writing it back.
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    let running = await this.runningJobsOf(tenantId);
+    while (running > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      running = await this.runningJobsOf(tenantId);
+    }
+    return { removedJobs: removed, stillRunning: running };
+  }
+
+  private async runningJobsOf(tenantId: string): Promise<number> {
+    let n = 0;
+    for (const [kind, queue] of Object.entries(this.queues.byKind) as [JobKind, Queue][]) {
+      const active = await queue.getActive();
+      n += active.filter((j) => j !== null && String(j.id).startsWith(`${kind}:${tenantId}:`)).length;
+    }
+    return n;
   }
 
   async depths(): Promise<Record<JobKind, QueueDepth>> {

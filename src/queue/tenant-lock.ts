@@ -52,7 +52,7 @@ export interface HeldLock {
 }
 
 /**
- * Keeps a held lock alive every `ttlMs / 3`. `onLost` runs when an extension fails (the lock
+ * Keeps a held lock alive every `ttlMs / 3` (at most 1 s). `onLost` runs when an extension fails (the lock
  * expired, e.g. after a long event-loop stall) or when `shouldStop()` says so (tenant cancelled):
  * the caller aborts its handler, because another worker may now own the tenant.
  */
@@ -77,7 +77,8 @@ export function keepAlive(
       // Redis hiccup: try again next beat; the TTL leaves two more beats before expiry.
     }
   };
-  const timer = setInterval(() => void beat(), Math.max(50, Math.floor(ttlMs / 3)));
+  // At least every second: the beat also polls the cancel flag, so an uninstall stops a run fast.
+  const timer = setInterval(() => void beat(), Math.max(50, Math.min(1_000, Math.floor(ttlMs / 3))));
   timer.unref();
   return {
     async release() {

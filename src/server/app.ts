@@ -49,6 +49,7 @@ export function createApp(deps: ServerDeps): express.Express {
       queueDashboard(deps.dashboardQueues),
     );
   }
+  if (deps.adminPage !== undefined) app.use('/admin', deps.adminPage);
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));

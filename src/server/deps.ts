@@ -3,8 +3,9 @@
  * the CRMs and the pipeline, and a real store/queue on an isolated Redis prefix.
  */
 import type { Queue } from 'bull';
-import type { Registry } from 'prom-client';
 import type { CrmDefinition, CrmFieldInfo, CrmName, JsonValue, Logger } from '../../connectors/contract.js';
+import type { RequestHandler } from 'express';
+import type { Metrics } from '../metrics.js';
 import type { QueueProducer } from '../queue/producer.js';
 import type { Store } from '../store/types.js';
 
@@ -26,6 +27,10 @@ export interface ServerConfig {
   scheduleEveryMs?: number;
   /** Number of proxy hops to trust for `req.ip`/protocol (express `trust proxy`). */
   trustProxy?: number;
+  /** Limit of JSON request bodies of the admin API (default 1 MB). Webhooks: 5 MB, fixed. */
+  jsonLimitBytes?: number;
+  /** How long uninstall waits for the tenant's running job to stop before deleting its data. */
+  uninstallWaitMs?: number;
 }
 
 /** What the pipeline provides to the admin page (implemented in `src/sync/`, faked in tests). */
@@ -57,10 +62,12 @@ export interface ServerDeps {
   logger: Logger;
   admin: AdminApi;
   validators: InputValidators;
-  /** prom-client registry served at /metrics (default: prom-client's global registry). */
-  metrics?: Registry;
+  /** The process metrics (`createMetrics()`); /metrics serves its registry (default: prom-client's global one). */
+  metrics?: Metrics;
   /** Injected clock (tests move time). */
   now?: () => Date;
   /** bull queues shown in the operators' dashboard at /admin/queues. */
   dashboardQueues?: Queue[];
+  /** The admin page (static assets + SPA, `src/server/admin/`), mounted at `/admin`. */
+  adminPage?: RequestHandler;
 }

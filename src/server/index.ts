@@ -28,3 +28,4 @@ export {
 export { ERR_TENANT_NOT_FOUND } from './routes/admin-api.js';
 export { ERR_NOT_READY } from './routes/health.js';
 export { ERR_BASIC_AUTH, DASHBOARD_PATH } from './queue-dashboard.js';
+export { serverConfigFrom } from './config.js';

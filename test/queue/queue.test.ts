@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Job, JobId, Queue } from 'bull';
 import type { ChangeEvent } from '../../connectors/contract.js';
 import { AppError } from '../../src/errors.js';
 import { BullQueueProducer } from '../../src/queue/producer.js';
@@ -14,6 +15,15 @@ let prefix: string;
 let queues: QueueSet;
 let producer: BullQueueProducer;
 const workers: QueueWorker[] = [];
+
+/** The job once it is in the failed set, loaded AFTER that (a job loaded earlier may be stale). */
+async function failedJob(queue: Queue, id: JobId, what: string): Promise<Job> {
+  const failedId = await waitFor(async () => {
+    const job = await queue.getJob(id);
+    return job !== null && (await job.isFailed()) ? id : null;
+  }, what);
+  return (await queue.getJob(failedId))!;
+}
 
 function setup(options: ProducerOptions = {}): void {
   queues = new QueueSet({ redis: REDIS_URL, prefix });
@@ -212,10 +222,7 @@ describe('retries and failures', () => {
       }),
     });
     const { jobId } = await producer.enqueue('incremental', 't1');
-    const failed = await waitFor(async () => {
-      const job = await queues.byKind.incremental.getJob(jobId);
-      return job !== null && (await job.isFailed()) ? job : null;
-    }, 'job failed');
+    const failed = await failedJob(queues.byKind.incremental, jobId, 'job failed');
     expect(attempts).toEqual([1, 2, 3]);
     expect(failed.failedReason).toContain('ERR_TEST_FLAKY');
     expect(failed.attemptsMade).toBe(3);
@@ -234,14 +241,8 @@ describe('retries and failures', () => {
     });
     const { jobId } = await producer.enqueue('provision', 't1');
     const bad = await queues.byKind.provision.add({ tenantId: 'not a tenant id!' }, { attempts: 3 });
-    const permanent = await waitFor(async () => {
-      const job = await queues.byKind.provision.getJob(jobId);
-      return job !== null && (await job.isFailed()) ? job : null;
-    }, 'permanent failure');
-    const malformed = await waitFor(async () => {
-      const job = await queues.byKind.provision.getJob(bad.id);
-      return job !== null && (await job.isFailed()) ? job : null;
-    }, 'malformed payload failure');
+    const permanent = await failedJob(queues.byKind.provision, jobId, 'permanent failure');
+    const malformed = await failedJob(queues.byKind.provision, bad.id, 'malformed payload failure');
     expect(permanent.attemptsMade).toBe(1);
     expect(permanent.failedReason).toContain('ERR_TEST_PERMANENT');
     expect(malformed.attemptsMade).toBe(1);
@@ -311,10 +312,12 @@ describe('shutdown and cancellation', () => {
     await producer.enqueue('incremental', 't1');
     await producer.enqueue('reevaluate', 't1', { delayMs: 60_000 });
     await producer.enqueue('incremental', 't2', { delayMs: 60_000 });
-    const { removedJobs } = await producer.cancelTenant('t1');
-    expect(removedJobs).toBeGreaterThanOrEqual(1);
+    const { removedJobs, stillRunning } = await producer.cancelTenant('t1', { waitMs: 5_000 });
+    // The waiting incremental and the delayed reevaluate (plus finished jobs of the tenant, if any).
+    expect(removedJobs).toBeGreaterThanOrEqual(2);
+    expect(stillRunning).toBe(0); // the running backfill stopped within the wait
     expect(await producer.nextScheduledAt('t1')).toBeNull();
-    await waitFor(async () => (await producer.depths()).backfill.active === 0, 'aborted', 5_000);
+    expect((await producer.depths()).backfill.active).toBe(0);
     const stoppedAt = pages.length;
     await sleep(100);
     expect(pages.length).toBe(stoppedAt);

@@ -5,7 +5,6 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Express } from 'express';
-import { Counter, Registry } from 'prom-client';
 import request from 'supertest';
 import { z } from 'zod';
 import type {
@@ -21,6 +20,8 @@ import type {
   TokenSet,
 } from '../../connectors/contract.js';
 import { AppError } from '../../src/errors.js';
+import { createMetrics } from '../../src/metrics.js';
+import type { Metrics } from '../../src/metrics.js';
 import { BullQueueProducer } from '../../src/queue/producer.js';
 import { QueueSet } from '../../src/queue/queues.js';
 import { createApp } from '../../src/server/app.js';
@@ -178,7 +179,7 @@ export interface Harness {
   admin: FakeAdmin;
   crms: { hubspot: FakeCrm; salesforce: FakeCrm };
   logs: LogLine[];
-  registry: Registry;
+  metrics: Metrics;
   clock: { now: Date };
   close(): Promise<void>;
 }
@@ -199,12 +200,7 @@ export async function startHarness(config: Partial<ServerConfig> = {}, overrides
     warn: (obj, msg) => logs.push({ level: 'warn', obj, msg }),
     error: (obj, msg) => logs.push({ level: 'error', obj, msg }),
   };
-  const registry = new Registry();
-  new Counter({
-    name: 'referral_sync_test_total',
-    help: 'a metric of the test registry',
-    registers: [registry],
-  }).inc();
+  const metrics = createMetrics({ processMetrics: false });
   // Starts at the real time: the store expires revocations and nonces with Redis' own clock.
   const clock = { now: new Date() };
   const crms = {
@@ -232,7 +228,7 @@ export async function startHarness(config: Partial<ServerConfig> = {}, overrides
       mappingOverride: (_crm, input: unknown): JsonValue =>
         parseOrThrow(overrideSchema, input, 'mapping override', 'ERR_SYNC_MAPPING_INVALID') as JsonValue,
     },
-    metrics: registry,
+    metrics,
     now: () => clock.now,
     dashboardQueues: queues.all(),
     ...overrides,
@@ -247,7 +243,7 @@ export async function startHarness(config: Partial<ServerConfig> = {}, overrides
     admin,
     crms,
     logs,
-    registry,
+    metrics,
     clock,
     async close() {
       await queues.close();

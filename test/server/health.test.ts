@@ -34,11 +34,18 @@ describe('health, readiness, metrics', () => {
     await request(h.app).get('/healthz').expect(200);
   });
 
-  it('serves Prometheus metrics from the injected registry', async () => {
+  it('serves Prometheus metrics from the injected registry, with queue depth read at scrape time', async () => {
     const h = await harness();
+    h.metrics.syncsTotal.inc({ crm: 'hubspot', kind: 'backfill', status: 'succeeded' });
+    await h.producer.enqueue('backfill', 't1');
+    await h.producer.enqueue('backfill', 't2');
     const res = await request(h.app).get('/metrics').expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
-    expect(res.text).toContain('referral_sync_test_total 1');
+    expect(res.text).toContain(
+      'referral_sync_syncs_total{crm="hubspot",kind="backfill",status="succeeded"} 1',
+    );
+    expect(res.text).toContain('referral_sync_queue_depth{queue="backfill",state="waiting"} 2');
+    expect(res.text).toContain('referral_sync_queue_depth{queue="webhook",state="waiting"} 0');
   });
 
   it('sets security headers and one log line per request without query strings', async () => {

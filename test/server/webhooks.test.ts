@@ -65,6 +65,9 @@ describe('POST /webhooks/hubspot', () => {
     const jobs = await webhookJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]?.data.tenantId).toBe(tenantId);
+    const counted = await h.metrics.webhookEventsTotal.get();
+    const value = (outcome: string) => counted.values.find((v) => v.labels.outcome === outcome)?.value;
+    expect([value('accepted'), value('ignored'), value('rejected')]).toEqual([2, 1, 1]);
     expect(jobs[0]?.data.events.map((e: { ids: string[] }) => e.ids[0])).toEqual(['1', '3']);
   });
 

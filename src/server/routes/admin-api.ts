@@ -74,7 +74,7 @@ export function tenantView(tenant: Tenant, nextSyncAt: Date | null) {
 export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
   const router = Router();
   // Only under /api: the webhook routes must get the raw, unparsed body.
-  router.use('/api', express.json({ limit: '1mb' }));
+  router.use('/api', express.json({ limit: deps.config.jsonLimitBytes ?? 1024 * 1024 }));
 
   router.get('/api/session', async (req, res) => {
     const session = await sessions.require(req);
@@ -200,9 +200,13 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
   tenantRoutes.post('/uninstall', async (_req, res) => {
     const { tenant, session } = locals(res);
     // Stop the work first (schedule, queued jobs, abort the running one), then delete the data.
-    const { removedJobs } = await deps.queue.cancelTenant(tenant.id);
+    const { removedJobs, stillRunning } = await deps.queue.cancelTenant(tenant.id, {
+      waitMs: deps.config.uninstallWaitMs ?? 15_000,
+    });
     await deps.store.deleteTenant(tenant.id);
-    deps.logger.info({ tenantId: tenant.id, crm: tenant.crm, removedJobs }, 'tenant uninstalled');
+    const log = { tenantId: tenant.id, crm: tenant.crm, removedJobs, stillRunning };
+    if (stillRunning > 0) deps.logger.warn(log, 'tenant uninstalled while a run was still stopping');
+    else deps.logger.info(log, 'tenant uninstalled');
     await sessions.revoke(session);
     const remaining = session.tenants.filter((t) => t !== tenant.id);
     if (remaining.length > 0) await sessions.issue(res, remaining);

@@ -35,7 +35,21 @@ async function check(probe: () => Promise<void>): Promise<'ok' | string> {
 
 export function healthRouter(deps: ServerDeps): Router {
   const router = Router();
-  const registry = deps.metrics ?? defaultRegistry;
+  const registry = deps.metrics?.registry ?? defaultRegistry;
+
+  /** Queue depth is read at scrape time (5 small Redis calls), so it is never stale. */
+  const refreshQueueDepth = async (): Promise<void> => {
+    const gauge = deps.metrics?.queueDepth;
+    if (gauge === undefined) return;
+    try {
+      const depths = await deps.queue.depths();
+      for (const [queue, counts] of Object.entries(depths)) {
+        for (const [state, value] of Object.entries(counts)) gauge.set({ queue, state }, value);
+      }
+    } catch {
+      // Redis down: /readyz says so; keep serving the other metrics.
+    }
+  };
 
   router.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -56,6 +70,7 @@ export function healthRouter(deps: ServerDeps): Router {
   });
 
   router.get('/metrics', async (_req, res) => {
+    await refreshQueueDepth();
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
 

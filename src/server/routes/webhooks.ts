@@ -54,6 +54,7 @@ export function webhookRouter(deps: ServerDeps): Router {
     } catch (e) {
       const code = isAppError(e) ? e.code : ERR_WEBHOOK_SIGNATURE;
       deps.logger.warn({ crm, code }, 'webhook rejected');
+      deps.metrics?.webhookEventsTotal.inc({ crm, outcome: 'rejected' });
       throw new HttpError(401, code, 'webhook signature verification failed');
     }
 
@@ -113,6 +114,10 @@ export function webhookRouter(deps: ServerDeps): Router {
       }
       summary.queued += events.length;
     }
+    const counter = deps.metrics?.webhookEventsTotal;
+    counter?.inc({ crm, outcome: 'accepted' }, summary.queued);
+    counter?.inc({ crm, outcome: 'ignored' }, summary.skipped.unknownAccount + summary.skipped.disconnected);
+    counter?.inc({ crm, outcome: 'rejected' }, summary.skipped.malformed);
     if (summary.skipped.unknownAccount > 0) {
       deps.logger.info({ crm, skipped: summary.skipped }, 'webhook events for unknown accounts skipped');
     }
