@@ -46,7 +46,10 @@ export interface ReferrerDirectory {
   byClickId(clickId: string): ClickRef | undefined;
   /** `email` is trimmed and lower-cased. */
   byEmail(email: string): ReferrerRef | undefined;
-  /** Referrers whose `nameTokens(name)` share at least one of `tokens`. */
+  /**
+   * Referrers that may be named in a free text whose `nameTokens` are `tokens`: those indexed under
+   * `nameIndexKeys(name)` for any of `nameQueryKeys(tokens)` (names.ts). The engine scores them.
+   */
   byName(tokens: readonly string[]): readonly ReferrerRef[];
 }
 

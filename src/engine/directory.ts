@@ -4,7 +4,7 @@
  */
 import type { ClickRef, ReferrerDirectory, ReferrerRef, ReferrerType } from './attribution.js';
 import type { Company, Person } from './model.js';
-import { nameTokens } from './names.js';
+import { nameIndexKeys, nameQueryKeys } from './names.js';
 import { personName } from './plan.js';
 import { lowerTrim } from './util.js';
 
@@ -26,9 +26,9 @@ export class MapDirectory implements ReferrerDirectory {
     const key = lowerTrim(email);
     if (key !== undefined && !this.emails.has(key)) this.emails.set(key, ref);
   }
-  /** Index a referrer under each token of its name. */
+  /** Index a referrer under its name keys (`nameIndexKeys`). */
   addName(ref: ReferrerRef): void {
-    for (const t of new Set(nameTokens(ref.name))) {
+    for (const t of nameIndexKeys(ref.name)) {
       const list = this.names.get(t);
       if (list === undefined) this.names.set(t, [ref]);
       else list.push(ref);
@@ -45,9 +45,8 @@ export class MapDirectory implements ReferrerDirectory {
     return this.emails.get(email);
   }
   byName(tokens: readonly string[]): readonly ReferrerRef[] {
-    if (tokens.length === 1) return this.names.get(tokens[0]!) ?? [];
     const seen = new Set<ReferrerRef>();
-    for (const t of tokens) for (const r of this.names.get(t) ?? []) seen.add(r);
+    for (const k of nameQueryKeys(tokens)) for (const r of this.names.get(k) ?? []) seen.add(r);
     return [...seen];
   }
 }

@@ -36,3 +36,4 @@ export * from './credit.js';
 export * from './plan.js';
 export * from './report.js';
 export * from './run.js';
+export * from './generate.js';

@@ -53,17 +53,47 @@ const STOP = new Set([
   'customer',
 ]);
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
+  return true;
+}
+
 /** Lower-case, accents removed, letters only, stop words dropped, tokens of ≥ 2 letters. */
 export function nameTokens(text: string | undefined): string[] {
   if (text === undefined) return [];
-  const plain = text
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z]+/g, ' ');
+  // NFD + combining-mark removal only when needed: most names are ASCII.
+  const ascii = isAscii(text) ? text : text.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+  const plain = ascii.toLowerCase().replace(/[^a-z]+/g, ' ');
   const out: string[] = [];
   for (const t of plain.split(' ')) if (t.length >= 2 && !STOP.has(t)) out.push(t);
   return out;
+}
+
+/**
+ * Keys under which a referrer is indexed for free-text lookup. A two-or-more-token name is indexed
+ * by (first token, 3-letter prefix of the last) and (3-letter prefix of the first, last token), so
+ * a typo in one of the two names still finds it, while a lookup never returns everyone called
+ * "John" (that made attribution quadratic on large accounts). A one-token name is indexed by it.
+ */
+export function nameIndexKeys(name: string | undefined): string[] {
+  const t = nameTokens(name);
+  if (t.length === 0) return [];
+  if (t.length === 1) return [t[0]!];
+  const first = t[0]!;
+  const last = t[t.length - 1]!;
+  return [`${first}|${last.slice(0, 3)}`, `${first.slice(0, 3)}|${last}`];
+}
+
+/** Keys to look up for the tokens of a free text (see `nameIndexKeys`). */
+export function nameQueryKeys(tokens: readonly string[]): string[] {
+  const keys = new Set<string>(tokens);
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    const a = tokens[i]!;
+    const b = tokens[i + 1]!;
+    keys.add(`${a}|${b.slice(0, 3)}`);
+    keys.add(`${a.slice(0, 3)}|${b}`);
+  }
+  return [...keys];
 }
 
 /** Jaro-Winkler similarity in [0, 1]. */

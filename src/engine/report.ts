@@ -106,10 +106,37 @@ export interface Report {
 }
 
 const PERSON_INPUTS = Object.keys(CANONICAL_INPUTS.person);
-const INPUT_PATHS = PERSON_INPUTS.map((p) => {
-  const dot = p.indexOf('.');
-  return dot < 0 ? { path: p, top: p, sub: null } : { path: p, top: p.slice(0, dot), sub: p.slice(dot + 1) };
+
+const TOP_INDEX = new Map<string, number>();
+const CAPTURE_INDEX = new Map<string, number>();
+PERSON_INPUTS.forEach((path, i) => {
+  if (path.startsWith('capture.')) CAPTURE_INDEX.set(path.slice('capture.'.length), i);
+  else TOP_INDEX.set(path, i);
 });
+
+/**
+ * Counts the inputs a person HAS into `present` (aligned with PERSON_INPUTS). Iterates the keys the
+ * record actually carries (`for…in` uses V8's enum cache) instead of probing all 38 names: mapped
+ * records are sparse and come in many shapes, where each probe is a slow megamorphic lookup.
+ */
+function countPresent(p: Person, present: Float64Array): void {
+  const rec = p as unknown as Record<string, unknown>;
+  for (const k in rec) {
+    const i = TOP_INDEX.get(k);
+    if (i === undefined) continue;
+    const v = rec[k];
+    if (v !== undefined && v !== null && v !== '') present[i]!++;
+  }
+  const c = p.capture as Record<string, unknown> | undefined;
+  if (c !== undefined) {
+    for (const k in c) {
+      const i = CAPTURE_INDEX.get(k);
+      if (i === undefined) continue;
+      const v = c[k];
+      if (v !== undefined && v !== null && v !== '') present[i]!++;
+    }
+  }
+}
 
 function emptyGroup(): GroupFigures {
   return { people: 0, ready: 0, asked: 0, referrals: 0, converted: 0, revenue: 0 };
@@ -136,6 +163,8 @@ const byPartner = (a: TopPartner, b: TopPartner): number =>
 
 export class ReportAccumulator {
   readonly state: ReportState;
+  /** Hot-path count of people HAVING each input; `state.missing` = people − present (synced lazily). */
+  private readonly presentCounts = new Float64Array(PERSON_INPUTS.length);
 
   constructor(state?: ReportState) {
     this.state = state ?? {
@@ -161,6 +190,15 @@ export class ReportAccumulator {
       partners: [],
       missing: Object.fromEntries(PERSON_INPUTS.map((p) => [p, 0])),
     };
+    PERSON_INPUTS.forEach((p, i) => {
+      this.presentCounts[i] = this.state.people - (this.state.missing[p] ?? 0);
+    });
+  }
+
+  private syncMissing(): void {
+    PERSON_INPUTS.forEach((p, i) => {
+      this.state.missing[p] = this.state.people - this.presentCounts[i]!;
+    });
   }
 
   static fromJSON(state: ReportState): ReportAccumulator {
@@ -168,6 +206,7 @@ export class ReportAccumulator {
   }
 
   toJSON(): ReportState {
+    this.syncMissing();
     return this.state;
   }
 
@@ -200,12 +239,7 @@ export class ReportAccumulator {
       if (e.ready) g.ready++;
       if (asked) g.asked++;
     }
-    const missing = s.missing;
-    const rec = person as unknown as Record<string, unknown>;
-    for (const p of INPUT_PATHS) {
-      const v = p.sub === null ? rec[p.top] : (rec[p.top] as Record<string, unknown> | undefined)?.[p.sub];
-      if (v === undefined || v === null || v === '') missing[p.path]!++;
-    }
+    countPresent(person, this.presentCounts);
   }
 
   addDecision(d: AttributionDecision): void {
@@ -279,6 +313,7 @@ export class ReportAccumulator {
   }
 
   finish(): Report {
+    this.syncMissing();
     const s = this.state;
     const withRate = (
       t: Record<string, GroupFigures>,

@@ -15,13 +15,20 @@
  */
 import type { AskCandidate } from './asks.js';
 import { OwnerBudget, askCandidate, isAskCandidate, scheduleAsks } from './asks.js';
-import type { AttributionDecision, PriorAttribution, ReferrerRef } from './attribution.js';
+import type {
+  AttributionDecision,
+  ClickRef,
+  PriorAttribution,
+  ReferrerDirectory,
+  ReferrerRef,
+} from './attribution.js';
 import { attributeReferral, hasCapture } from './attribution.js';
 import type { RandomSource } from './codes.js';
 import { CodeIssuer, codeProblem, normalizeCode, referralLink } from './codes.js';
 import type { PartnerRollup, ReferralRecord, ReferrerRollup } from './credit.js';
 import { creditDeal, emptyPartnerRollup, rollupReferrer } from './credit.js';
-import { MapDirectory, partnerIds, referrerRefOf } from './directory.js';
+import { partnerIds, referrerRefOf } from './directory.js';
+import { nameIndexKeys, nameQueryKeys } from './names.js';
 import type { Company, Deal, Owner, Person, Ticket } from './model.js';
 import type { DealAttribution, EngineTask, RecordPlan } from './plan.js';
 import {
@@ -46,7 +53,7 @@ import { ReportAccumulator } from './report.js';
 import type { Rules } from './rules.js';
 import { DAY_MS, DEFAULT_RULES } from './rules.js';
 import { SpendHistogram, statsFromHistogram } from './stats.js';
-import { ms } from './util.js';
+import { lowerTrim, ms } from './util.js';
 
 export interface LinkClick {
   clickId: string;
@@ -89,8 +96,8 @@ export interface EngineCounts {
   companies: number;
   /** Records with at least one change, per kind. */
   changed: Record<PlanKind, number>;
-  /** Changes per owned field, per kind ("person.referral_ready": 1234). */
-  fieldChanges: Record<string, number>;
+  /** Changes per owned field, per kind (`fieldChanges.person.referral_ready`: 1234). */
+  fieldChanges: Record<PlanKind, Record<string, number>>;
   codesIssued: number;
   asksScheduled: number;
   asksDeferred: number;
@@ -108,6 +115,8 @@ export interface EngineResult {
   /** The earliest `nextChangeAt` over everyone: when to re-run with no data change. */
   nextEvaluationAt: Date | null;
   counts: EngineCounts;
+  /** Wall time per phase (ms): indexes, attribution, deals, rollups, people, asks. */
+  timingsMs: Record<string, number>;
 }
 
 interface LedgerEntry extends ReferralRecord {
@@ -115,6 +124,55 @@ interface LedgerEntry extends ReferralRecord {
 }
 
 const NO_TICKETS: readonly Ticket[] = [];
+
+/**
+ * The whole account's referrer directory. Holds people, not `ReferrerRef`s: refs are built only
+ * for the few people actually looked up (half a million eager refs cost ~100 MB at 1M people).
+ */
+class AccountDirectory implements ReferrerDirectory {
+  private readonly codes = new Map<string, Person>();
+  private readonly emails = new Map<string, Person>();
+  private readonly names = new Map<string, Person[]>();
+  private readonly clicks = new Map<string, { code: string; at: number }>();
+
+  constructor(private readonly refOf: (p: Person) => ReferrerRef) {}
+
+  addCode(code: string, p: Person): void {
+    this.codes.set(code, p);
+    for (const key of nameIndexKeys(personName(p))) {
+      const list = this.names.get(key);
+      if (list === undefined) this.names.set(key, [p]);
+      else list.push(p);
+    }
+  }
+  addEmail(email: string, p: Person): void {
+    const key = lowerTrim(email);
+    if (key !== undefined && !this.emails.has(key)) this.emails.set(key, p);
+  }
+  addClick(clickId: string, code: string, at: number): void {
+    if (!this.clicks.has(clickId)) this.clicks.set(clickId, { code, at });
+  }
+
+  byCode(code: string): ReferrerRef | undefined {
+    const p = this.codes.get(code);
+    return p === undefined ? undefined : this.refOf(p);
+  }
+  byClickId(clickId: string): ClickRef | undefined {
+    const c = this.clicks.get(clickId);
+    const p = c === undefined ? undefined : this.codes.get(c.code);
+    if (p === undefined) return undefined;
+    return Number.isNaN(c!.at) ? { referrer: this.refOf(p) } : { referrer: this.refOf(p), at: c!.at };
+  }
+  byEmail(email: string): ReferrerRef | undefined {
+    const p = this.emails.get(email);
+    return p === undefined ? undefined : this.refOf(p);
+  }
+  byName(tokens: readonly string[]): readonly ReferrerRef[] {
+    const seen = new Set<Person>();
+    for (const key of nameQueryKeys(tokens)) for (const p of this.names.get(key) ?? []) seen.add(p);
+    return [...seen].map(this.refOf);
+  }
+}
 
 export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): EngineResult {
   const now = typeof options.now === 'number' ? options.now : options.now.getTime();
@@ -132,12 +190,13 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     decisions,
     report: undefined as unknown as Report,
     nextEvaluationAt: null,
+    timingsMs: {},
     counts: {
       people: snapshot.people.length,
       deals: snapshot.deals.length,
       companies: snapshot.companies.length,
       changed: { person: 0, deal: 0, company: 0 },
-      fieldChanges: {},
+      fieldChanges: { person: {}, deal: {}, company: {} },
       codesIssued: 0,
       asksScheduled: 0,
       asksDeferred: 0,
@@ -145,6 +204,12 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     },
   };
   const counts = result.counts;
+  let phaseStart = performance.now();
+  const phase = (name: string): void => {
+    const t = performance.now();
+    result.timingsMs[name] = Math.round(t - phaseStart);
+    phaseStart = t;
+  };
   const emit = (
     kind: PlanKind,
     id: string,
@@ -153,10 +218,10 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   ): void => {
     const changes = diffOwned(desired, current);
     let changed = false;
+    const perField = counts.fieldChanges[kind];
     for (const k in changes) {
       changed = true;
-      const key = `${kind}.${k}`;
-      counts.fieldChanges[key] = (counts.fieldChanges[key] ?? 0) + 1;
+      perField[k] = (perField[k] ?? 0) + 1;
     }
     if (changed) counts.changed[kind]++;
     const plan = { id, desired, changes };
@@ -174,16 +239,16 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   // ---- 1. Indexes
   const partners = partnerIds(snapshot.companies);
   const histogram = new SpendHistogram();
-  const directory = new MapDirectory();
-  const takenCodes = new Set<string>();
-  /** People whose stored code is unusable (invalid, or a duplicate of an earlier person's). */
-  const codeOwner = new Map<string, string>();
   const refCache = new Map<string, ReferrerRef>();
   const refOf = (p: Person): ReferrerRef => {
     let r = refCache.get(p.id);
     if (r === undefined) refCache.set(p.id, (r = referrerRefOf(p, partners)));
     return r;
   };
+  const directory = new AccountDirectory(refOf);
+  const takenCodes = new Set<string>();
+  /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
+  const codeOwner = new Map<string, string>();
   const wantedReferrers = new Set<string>();
   for (const p of snapshot.people) {
     const by = p.current.referred_by_contact_id;
@@ -200,25 +265,22 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       if (codeProblem(code) === null && !codeOwner.has(code)) {
         codeOwner.set(code, p.id);
         takenCodes.add(code);
-        const ref = refOf(p);
-        directory.addCode(code, ref);
-        directory.addName(ref);
+        directory.addCode(code, p);
         hasCode = true;
       }
     }
+    // Possible referrers by email: customers, employees, code holders, partners' people.
     if (
       p.email !== undefined &&
-      (hasCode || p.isCustomer === true || p.isEmployee === true || refCache.has(p.id))
+      (hasCode ||
+        p.isCustomer === true ||
+        p.isEmployee === true ||
+        (p.companyId !== undefined && partners.has(p.companyId)))
     ) {
-      directory.addEmail(p.email, refOf(p));
-    } else if (p.email !== undefined && p.companyId !== undefined && partners.has(p.companyId)) {
-      directory.addEmail(p.email, refOf(p));
+      directory.addEmail(p.email, p);
     }
   }
-  for (const c of snapshot.clicks ?? []) {
-    const ref = directory.byCode(normalizeCode(c.code));
-    if (ref !== undefined) directory.addClick(c.clickId, ref, ms(c.at));
-  }
+  for (const c of snapshot.clicks ?? []) directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
   const stats = statsFromHistogram(histogram, rules);
   const ticketsByPerson = new Map<string, Ticket[]>();
   for (const t of snapshot.tickets) {
@@ -228,6 +290,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       else list.push(t);
     }
   }
+
+  phase('indexes');
 
   // ---- 2. Attribution
   const ledger = new Map<string, Map<string, LedgerEntry>>();
@@ -317,6 +381,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     }
   }
 
+  phase('attribution');
+
   // ---- 3. Deals
   for (const deal of snapshot.deals) {
     let decision: AttributionDecision | undefined;
@@ -383,6 +449,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     emit('deal', deal.id, desiredDeal(deal, attribution), deal.current);
   }
 
+  phase('deals');
+
   // ---- 4. Roll-ups per referrer, reward tasks
   const rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
   for (const [referrerId, entries] of ledger) {
@@ -413,6 +481,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     if (p !== null) report.addPartner(company, p);
     emit('company', company.id, desiredCompany(company, p), company.current);
   }
+
+  phase('rollups');
 
   // ---- 5. People
   let nextAt = Infinity;
@@ -468,6 +538,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     planPerson(p, e, code, null);
   }
 
+  phase('people');
+
   // ---- 6. Asks under the per-owner daily caps
   const budget = OwnerBudget.fromRules(rules, options.ownerBudgets);
   const byCandidate = new Map(candidates.map((x) => [x.c, x]));
@@ -506,6 +578,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   }
 
   result.report = report.finish();
+  phase('asks+report');
   result.nextEvaluationAt = nextAt === Infinity ? null : new Date(nextAt);
   return result;
 }
