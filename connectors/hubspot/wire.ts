@@ -46,7 +46,7 @@ const BatchErrorSchema = z.looseObject({
       z.looseObject({
         message: z.string().optional(),
         code: z.string().optional(),
-        subCategory: z.unknown(),
+        subCategory: z.unknown().optional(),
       }),
     )
     .optional()

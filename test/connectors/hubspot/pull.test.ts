@@ -158,7 +158,8 @@ interface FakeRecord {
  * returned in DESCENDING id order, so a client relying on an implicit id order would break.
  */
 function fakeSearch(data: Map<number, FakeRecord>, calls: { n: number }, onCall?: (n: number) => void) {
-  return (_uri: string, body: Record<string, unknown>): [number, unknown] => {
+  return (_uri: string, requestBody: nock.Body): [number, nock.Body] => {
+    const body = requestBody as Record<string, unknown>;
     calls.n++;
     onCall?.(calls.n);
     const groups = body.filterGroups as {
