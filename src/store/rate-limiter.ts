@@ -146,7 +146,11 @@ export abstract class BaseRateLimiter implements RateLimiter {
     bucket: string,
     info: { remaining?: number; limit?: number; windowMs?: number; pauseUntil?: Date; reason?: string },
   ): Promise<void> {
-    const rule = this.rules.find((r) => r.bucket === bucket);
+    // Same resolution as take(): a bucket without its own rule is the `default` budget, so a pause
+    // reported for it stops the calls that actually count against that budget.
+    const rule =
+      this.rules.find((r) => r.bucket === bucket) ?? this.rules.find((r) => r.bucket === 'default');
+    const target = rule?.bucket ?? bucket;
     const pauseUntil = info.pauseUntil?.getTime();
     const reason =
       info.reason ??
@@ -155,7 +159,7 @@ export abstract class BaseRateLimiter implements RateLimiter {
         : `the CRM asked to stop "${bucket}" calls until ${new Date(pauseUntil).toISOString()}`);
     await this.record(
       rule,
-      bucket,
+      target,
       {
         ...(info.remaining === undefined || !Number.isFinite(info.remaining)
           ? {}

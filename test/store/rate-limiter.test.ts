@@ -182,6 +182,14 @@ function limiterContract(name: string, make: MakeWorkers): void {
       await expect(a.take('daily')).rejects.toMatchObject({ code: 'ERR_RATE_LIMIT_PAUSED' });
     });
 
+    it('a pause reported for a bucket without its own rule stops the default budget', async () => {
+      const time = fakeTime();
+      const [a, b] = workers([{ bucket: 'default', limit: 100, windowMs: 10_000 }], time);
+      await a.observe('associations', { pauseUntil: new Date(time.now() + 1_000) });
+      await b.take('associations');
+      expect(time.slept).toEqual([1_000]);
+    });
+
     it('a caller-provided reason is kept for the admin page', async () => {
       const time = fakeTime();
       const [a, b] = workers([{ bucket: 'daily', limit: 1000, windowMs: 86_400_000 }], time);
