@@ -211,11 +211,16 @@ export function uniqueConflict(
     if (value === null || !isUniqueProperty(ctx, type, name) || name === 'hs_object_id') continue;
     const key = `${name}\u0000${uniqueKey(type, name, value)}`;
     const holder = findByUnique(ctx, type, name, value)?.num ?? pending?.get(key);
-    if (holder !== undefined && holder !== selfNum) {
+    if (holder !== undefined && (holder !== selfNum || holder === -1)) {
       const label = SINGULAR[type].charAt(0).toUpperCase() + SINGULAR[type].slice(1);
       // HubSpot's contact/email clash text (issues corpus: HubSpot/hubspot-api-nodejs#545); the same
       // wording is used for hasUniqueValue properties (unverified).
-      return new HubSpotHttpError(409, 'CONFLICT', `${label} already exists. Existing ID: ${holder}`);
+      // -1 = claimed by another new input of the same batch (no id yet).
+      const message =
+        holder === -1
+          ? `Duplicate ${name} value in the same batch: ${value}`
+          : `${label} already exists. Existing ID: ${holder}`;
+      return new HubSpotHttpError(409, 'CONFLICT', message);
     }
     pending?.set(key, selfNum ?? -1);
   }

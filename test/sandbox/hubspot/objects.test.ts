@@ -278,6 +278,20 @@ describe('HubSpot sandbox: batch endpoints', () => {
     expect(withErrors.errors?.map((e) => e.context.objectWriteTraceId?.[0])).toEqual(['t-d', 't-e']);
   });
 
+  it('batch create refuses two new contacts with the same email (409, nothing written)', async () => {
+    const before = h.sandbox.state.objects.contacts.size;
+    const err = await rejectionOf(
+      h.client.crm.contacts.batchApi.create({
+        inputs: [
+          { properties: { email: 'twin@x.test' }, associations: [] },
+          { properties: { email: 'TWIN@x.test' }, associations: [] },
+        ],
+      }),
+    );
+    expect(err.code).toBe(409);
+    expect(h.sandbox.state.objects.contacts.size).toBe(before);
+  });
+
   it('batch upsert by email creates new records and updates existing ones, flagging `new`', async () => {
     const res = await h.client.crm.contacts.batchApi.upsert({
       inputs: [

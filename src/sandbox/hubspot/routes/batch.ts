@@ -261,12 +261,14 @@ export function batchRouter(ctx: CrmContext, faults: FaultInjector): MiniRouter 
     const results: WireObject[] = [];
     const errors: BatchError[] = [];
     const missing: string[] = [];
+    // Two inputs of one batch may not claim the same unique value either.
+    const pending = new Map<string, number>();
     for (const p of prepared) {
       if (p.rec === undefined) {
         missing.push(p.input.id);
         continue;
       }
-      const conflict = uniqueConflict(ctx, type, p.props, p.rec.num);
+      const conflict = uniqueConflict(ctx, type, p.props, p.rec.num, pending);
       if (conflict !== undefined) {
         errors.push(fromHttpError(conflict, p.input.id, p.input.objectWriteTraceId));
         continue;
