@@ -71,7 +71,7 @@ export function nameTokens(text: string | undefined): string[] {
 
 /**
  * Keys under which a referrer is indexed for free-text lookup. A two-or-more-token name is indexed
- * by (first token, 3-letter prefix of the last) and (3-letter prefix of the first, last token), so
+ * by (first token, 2-letter prefix of the last) and (2-letter prefix of the first, last token), so
  * a typo in one of the two names still finds it, while a lookup never returns everyone called
  * "John" (that made attribution quadratic on large accounts). A one-token name is indexed by it.
  */
@@ -81,7 +81,7 @@ export function nameIndexKeys(name: string | undefined): string[] {
   if (t.length === 1) return [t[0]!];
   const first = t[0]!;
   const last = t[t.length - 1]!;
-  return [`${first}|${last.slice(0, 3)}`, `${first.slice(0, 3)}|${last}`];
+  return [`${first}|${last.slice(0, 2)}`, `${first.slice(0, 2)}|${last}`];
 }
 
 /** Keys to look up for the tokens of a free text (see `nameIndexKeys`). */
@@ -90,8 +90,8 @@ export function nameQueryKeys(tokens: readonly string[]): string[] {
   for (let i = 0; i + 1 < tokens.length; i++) {
     const a = tokens[i]!;
     const b = tokens[i + 1]!;
-    keys.add(`${a}|${b.slice(0, 3)}`);
-    keys.add(`${a.slice(0, 3)}|${b}`);
+    keys.add(`${a}|${b.slice(0, 2)}`);
+    keys.add(`${a.slice(0, 2)}|${b}`);
   }
   return [...keys];
 }

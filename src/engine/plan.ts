@@ -158,7 +158,18 @@ export function desiredPerson(input: PersonPlanInput): Desired {
   const { person, evaluation: e, rollup } = input;
   const cur = person.current;
   const d: Desired = {};
-  if (e.inPilot) {
+  if (e.inPilot && e.excludedBy.includes('not_customer')) {
+    // Readiness is about customers: for leads and non-customers the fields stay empty (or are
+    // emptied if the person stopped being a customer) instead of writing "not a customer" to half
+    // the database at backfill.
+    d.referral_ready = flag(false, cur.referral_ready);
+    d.referral_readiness_score = null;
+    d.referral_readiness_reasons = null;
+    d.referral_tags = null;
+    d.referral_segment = null;
+    d.referral_trigger_event = null;
+    d.referral_next_eligible_at = null;
+  } else if (e.inPilot) {
     d.referral_ready = flag(e.ready, cur.referral_ready);
     d.referral_readiness_score = count(e.score, cur.referral_readiness_score);
     d.referral_readiness_reasons = e.reasons.length === 0 ? null : reasonsText(e);

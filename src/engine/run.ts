@@ -347,11 +347,9 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     if (d.status === 'credited' && d.referrer !== undefined) {
       credited.set(p.id, d);
       addLedger(d.referrer, p.id, p, d.capturedAt);
-      if (
-        recentOccasion(d.capturedAt, now, rules) &&
-        d.reason !== 'kept_first' &&
-        d.reason !== 'already_attributed'
-      ) {
+      // Emitted on every run while recent (also when kept from an earlier run): the key makes it
+      // idempotent, and a re-run must produce the same task set as the first.
+      if (recentOccasion(d.capturedAt, now, rules)) {
         tasks.push(
           buildTask(
             'follow_up',
