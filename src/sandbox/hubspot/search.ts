@@ -138,18 +138,26 @@ class Matcher {
     return this.ctx.state.properties[this.type].get(name);
   }
 
-  compare(name: string, a: string, b: string): number {
-    const def = this.def(name);
-    if (name === 'hs_object_id' || isNumericType(def)) return toNumber(def, a) - toNumber(def, b);
-    const la = a.toLowerCase();
-    const lb = b.toLowerCase();
-    return la < lb ? -1 : la > lb ? 1 : 0;
-  }
-
   private associated(rec: View, name: string, values: string[]): boolean {
     const other = objectTypeOf(name.slice('associations.'.length));
     if (other === undefined) return false;
     return values.some((v) => this.ctx.state.associations.has(this.type, rec.num, other, Number(v)));
+  }
+
+  /** Comparable value of one property: number for numeric/date ones, lower case otherwise. */
+  sortKey(name: string): (rec: View) => number | string | undefined {
+    const type = this.type;
+    const def = this.def(name);
+    if (name === 'hs_object_id') return (r) => r.num;
+    if (name === CREATE_DATE[type]) return (r) => r.createdMs;
+    if (name === 'hs_lastmodifieddate' || (type === 'contacts' && name === 'lastmodifieddate'))
+      return (r) => r.updatedMs;
+    const numeric = isNumericType(def);
+    return (r) => {
+      const v = r.props[name];
+      if (v === undefined || v === '') return undefined;
+      return numeric ? toNumber(def, v) : v.toLowerCase();
+    };
   }
 
   /** A filter compiled once per search: values parsed up front, system dates read as numbers. */
@@ -404,13 +412,18 @@ export function search(ctx: CrmContext, type: ObjectType, req: SearchRequest): S
     }
     if (sort !== undefined) {
       const dir = sort.direction === 'DESCENDING' ? -1 : 1;
-      all.sort((a, b) => {
-        const va = readProp(type, a, sort.propertyName);
-        const vb = readProp(type, b, sort.propertyName);
-        if (va === null || vb === null) return va === vb ? a.num - b.num : va === null ? 1 : -1;
-        const c = m.compare(sort.propertyName, va, vb);
-        return c !== 0 && !Number.isNaN(c) ? c * dir : a.num - b.num;
+      // Decorate once (a number or lower-cased string per record), then sort: no parsing per compare.
+      const keyOf = m.sortKey(sort.propertyName);
+      const keyed = all.map((v) => ({ v, k: keyOf(v) }));
+      keyed.sort((a, b) => {
+        const ka = a.k;
+        const kb = b.k;
+        if (ka === undefined || kb === undefined || Number.isNaN(ka) || Number.isNaN(kb))
+          return ka === kb ? a.v.num - b.v.num : ka === undefined || Number.isNaN(ka) ? 1 : -1;
+        return ka < kb ? -dir : ka > kb ? dir : a.v.num - b.v.num;
       });
+      all.length = 0;
+      for (const e of keyed) all.push(e.v);
     } else if (range !== undefined || pinned !== undefined) {
       all.sort((a, b) => a.num - b.num);
     }
