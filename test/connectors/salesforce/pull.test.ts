@@ -294,6 +294,63 @@ describe('Salesforce pull', () => {
     expect(r2?.links).toEqual({ Contact: ['003000000000001AAA'], Account: [] });
   });
 
+  it('in Bulk 2.0 mode reads contact roles for the whole range with one prefetch job, before the parents', async () => {
+    const { connector } = harness({ bulkQueryThreshold: 1 });
+    const o1 = { Id: '006000000000001AAA', SystemModstamp: '2026-11-20T10:00:00.000+0000', IsDeleted: false };
+    const jobs: string[] = [];
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply(200, queryPage([o1], { total: 3, next: '01gLOC-1', type: 'Opportunity' }))
+      .get(/\/query\?q=/)
+      .reply(200, queryPage([{ Id: '00K1', OpportunityId: o1.Id, ContactId: '003000000000001AAA' }]))
+      .post(`${V}/jobs/query`, (b: { query: string; operation: string }) => {
+        jobs.push(`${b.operation}: ${b.query}`);
+        return b.query.includes('FROM OpportunityContactRole');
+      })
+      .reply(200, { id: '750P', state: 'UploadComplete' })
+      .get(`${V}/jobs/query/750P`)
+      .reply(200, { id: '750P', state: 'JobComplete' })
+      .get(`${V}/jobs/query/750P/results`)
+      .query(true)
+      .reply(
+        200,
+        `"OpportunityId","ContactId"\n"006000000000002AAA","003000000000002AAA"\n"006000000000002AAA","003000000000003AAA"\n`,
+        { 'Content-Type': 'text/csv', 'Sforce-Locator': 'null' },
+      )
+      .post(`${V}/jobs/query`, (b: { query: string; operation: string }) => {
+        jobs.push(`${b.operation}: ${b.query}`);
+        return b.query.includes('FROM Opportunity WHERE');
+      })
+      .reply(200, { id: '750O', state: 'UploadComplete' })
+      .get(`${V}/jobs/query/750O`)
+      .reply(200, { id: '750O', state: 'JobComplete' })
+      .get(`${V}/jobs/query/750O/results`)
+      .query(true)
+      .reply(
+        200,
+        `"Id","SystemModstamp","IsDeleted"\n"006000000000003AAA","2026-11-22T10:00:00.000Z","false"\n"006000000000002AAA","2026-11-21T10:00:00.000Z","false"\n`,
+        { 'Content-Type': 'text/csv', 'Sforce-Locator': 'null' },
+      );
+    const pages = await collect(connector, 'Opportunity', options({ fields: [], links: ['Contact'] }));
+    scope.done();
+    expect(jobs[0]).toBe(
+      'query: SELECT OpportunityId, ContactId FROM OpportunityContactRole WHERE Opportunity.SystemModstamp >= 2026-11-20T10:00:00Z' +
+        ` AND (Opportunity.SystemModstamp > 2026-11-20T10:00:00Z OR OpportunityId > '${o1.Id}') AND Opportunity.SystemModstamp <= ${CEILING}`,
+    );
+    expect(jobs[1]?.startsWith('queryAll: SELECT Id, SystemModstamp, IsDeleted FROM Opportunity WHERE')).toBe(
+      true,
+    );
+    const links = new Map(pages.flatMap((p) => p.records).map((r) => [r.id, r.links.Contact]));
+    expect(links).toEqual(
+      new Map([
+        [o1.Id, ['003000000000001AAA']],
+        ['006000000000003AAA', []],
+        ['006000000000002AAA', ['003000000000002AAA', '003000000000003AAA']],
+      ]),
+    );
+    expect(connector.stats().calls.query).toBe(2);
+  });
+
   it('reads User without IsDeleted (the field does not exist there) through /query', async () => {
     const { connector } = harness();
     let soql = '';
