@@ -33,6 +33,8 @@ export const SalesforceFactsSchema = z.object({
   bulk: z.strictObject({
     queryThreshold: Positive,
     ingestThreshold: Positive,
+    /** Keeps one upload well under the 150 MB (base64) job data limit (API_FACTS §2 Bulk API 2.0). */
+    ingestMaxRecordsPerJob: Positive,
     resultsPageSize: Positive,
     pollIntervalMs: Positive,
     pollTimeoutMs: Positive,

@@ -84,9 +84,16 @@ export async function pushUpdates(
   const outcomes: WriteOutcome[] = [];
   if (merged.length > settings.bulkIngestThreshold) {
     const byObject = new Map<string, RecordUpdate[]>();
-    for (const u of merged) byObject.set(u.object, [...(byObject.get(u.object) ?? []), u]);
-    for (const [object, list] of byObject)
-      outcomes.push(...(await bulkUpdate(client, settings, object, list)));
+    for (const u of merged) {
+      const list = byObject.get(u.object);
+      if (list === undefined) byObject.set(u.object, [u]);
+      else list.push(u);
+    }
+    for (const [object, list] of byObject) {
+      for (const part of chunk(list, facts.bulk.ingestMaxRecordsPerJob)) {
+        outcomes.push(...(await bulkUpdate(client, settings, object, part)));
+      }
+    }
     return outcomes;
   }
   for (const batch of chunk(merged, facts.collections.maxRecords)) {

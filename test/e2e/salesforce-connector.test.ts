@@ -320,6 +320,27 @@ describe('Salesforce connector end to end (jsforce ↔ sandbox)', () => {
       expect(sandbox.state.table('Lead')?.records.get(id)?.Referral_Tags__c).toBe('VIP;Segment A');
   }, 60_000);
 
+  it('writes a large batch through one Bulk 2.0 ingest job per object', async () => {
+    const c = connector({ bulkIngestThreshold: 100 });
+    const ids = live('Contact')
+      .map((r) => String(r.Id))
+      .slice(2000, 2600);
+    const outcomes = await c.pushUpdates(
+      ids.map((id, i) => ({
+        object: 'Contact',
+        id,
+        fields: { Referral_Count__c: i % 7, Referral_Variant__c: i % 2 === 0 ? 'A' : null },
+      })),
+    );
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(600);
+    expect(c.stats().calls.collections).toBe(0);
+    expect(c.stats().calls.bulkIngest).toBeGreaterThanOrEqual(5);
+    const table = sandbox.state.table('Contact');
+    expect(table?.records.get(ids[3] ?? '')?.Referral_Count__c).toBe(3);
+    expect(table?.records.get(ids[3] ?? '')?.Referral_Variant__c ?? null).toBeNull();
+    expect(table?.records.get(ids[4] ?? '')?.Referral_Variant__c).toBe('A');
+  }, 60_000);
+
   it('creates each task exactly once, across re-runs and concurrent retries', async () => {
     const c = connector();
     const contacts = live('Contact').slice(0, 25);
