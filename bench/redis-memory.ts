@@ -164,6 +164,22 @@ async function main(): Promise<void> {
     }
     const writeSeconds = (performance.now() - t0) / 1000;
 
+    // Read pass as the pipeline does it per page: record states + attribution lookups.
+    const r0 = performance.now();
+    for (let start = 0; start < contacts; start += PAGE) {
+      const ids = Array.from({ length: Math.min(PAGE, contacts - start) }, (_, k) =>
+        String(firstId + start + k),
+      );
+      const states = await store.getRecordStates(tenant.id, 'contacts', ids);
+      if (states.size !== ids.length) throw new Error(`read back ${states.size} of ${ids.length} states`);
+      await store.lookupPeople(
+        tenant.id,
+        'email',
+        ids.map((_, k) => `person${start + k}@customer${(start + k) % 5000}.example.com`),
+      );
+    }
+    const readSeconds = (performance.now() - r0) / 1000;
+
     // Exact per-key accounting of this prefix only.
     const totals = new Map<string, { keys: number; bytes: number }>(
       CATEGORIES.map(([c]) => [c, { keys: 0, bytes: 0 }]),
@@ -218,7 +234,7 @@ async function main(): Promise<void> {
     console.log(
       `key encodings: ${[...encodings].map(([e, n]) => `${e}=${n}`).join(', ')}; ` +
         `INFO used_memory delta (shared instance, noisy): ${((after - before) / 1048576).toFixed(1)} MiB; ` +
-        `write time ${writeSeconds.toFixed(1)} s`,
+        `write ${writeSeconds.toFixed(1)} s, read back ${readSeconds.toFixed(1)} s (pages of ${PAGE})`,
     );
     console.log(
       JSON.stringify({
@@ -229,6 +245,7 @@ async function main(): Promise<void> {
         projectedMiBPerMillionContacts: Math.round((per1000 * 1000) / 1048576),
         infoDeltaBytes: after - before,
         writeSeconds: Math.round(writeSeconds * 10) / 10,
+        readSeconds: Math.round(readSeconds * 10) / 10,
       }),
     );
   } finally {

@@ -409,14 +409,19 @@ export class RedisStore implements Store {
   // --- attribution index -------------------------------------------------------------------
 
   async indexPeople(tenantId: string, entries: readonly PersonIndexEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const pipe = this.redis.pipeline();
+    const byKey = new Map<string, Record<string, string>>();
     for (const e of entries) {
       const normalised = normaliseIndexKey(e.key);
       if (normalised === '') continue;
       const key = storedIndexKey(normalised);
-      pipe.hset(this.k(tenantId, `ix:${e.kind}:${bucketOf(key)}`), key, e.personId);
+      const hash = this.k(tenantId, `ix:${e.kind}:${bucketOf(key)}`);
+      const fields = byKey.get(hash) ?? {};
+      fields[key] = e.personId;
+      byKey.set(hash, fields);
     }
+    if (byKey.size === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const [hash, fields] of byKey) pipe.hset(hash, fields);
     await execAll(pipe);
   }
 
@@ -576,9 +581,15 @@ export class RedisStore implements Store {
 
   async markTasksDone(tenantId: string, entries: readonly { key: string; taskId: string }[]): Promise<void> {
     if (entries.length === 0) return;
+    const byKey = new Map<string, Record<string, string>>();
+    for (const e of entries) {
+      const hash = this.k(tenantId, `tk:${bucketOf(e.key)}`);
+      const fields = byKey.get(hash) ?? {};
+      fields[e.key] = encodeTaskDone(e.taskId);
+      byKey.set(hash, fields);
+    }
     const pipe = this.redis.pipeline();
-    for (const e of entries)
-      pipe.hset(this.k(tenantId, `tk:${bucketOf(e.key)}`), e.key, encodeTaskDone(e.taskId));
+    for (const [hash, fields] of byKey) pipe.hset(hash, fields);
     await execAll(pipe);
   }
 
