@@ -19,6 +19,8 @@
  *   maxmemory-policy noeviction  # an evicted cursor/ledger key is silent data loss; a full Redis
  *                             # must fail writes loudly (the sync retries) instead.
  * Bull's queues share this Redis and also require noeviction (bull docs "Important notes").
+ * Topology: one primary (with replicas/Sentinel for failover). Not Redis Cluster: several Lua
+ * scripts (rate limiter, task ledger) touch keys of one tenant that hash to different slots.
  *
  * Construction (other modules):
  *   new RedisStore({ redis: 'redis://…' | ioredisInstance, prefix: 'rs', keyRing, maxRuns? })
