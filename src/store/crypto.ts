@@ -64,6 +64,8 @@ const TokenSetSchema = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   instanceUrl: z.string().url().optional(),
   accountId: z.string().min(1),
+  /** Salesforce: the integration user (identity URL), needed to assign the permission set. */
+  userId: z.string().min(1).optional(),
   scopes: z.array(z.string()).optional(),
 });
 
