@@ -1,0 +1,156 @@
+/**
+ * Pull phase: every mapped CRM object, page by page, into the snapshot cache. Per page: map the
+ * records, detect what really changed (input hash, or a user overwriting a field we own), store the
+ * snapshots, and only then save the page's cursor — a crash re-reads at most one page.
+ *
+ * Our own writes come back as new modification stamps (and webhook events): their inputs hash the
+ * same and their owned values equal what we wrote, so they are not changes and cost no compute.
+ */
+import type { CrmConnector, CrmRecord } from '../../connectors/contract.js';
+import type { CanonicalKind } from '../engine/model.js';
+import type { SnapshotCache } from '../store/snapshot-cache.js';
+import { encodeSnapshot } from '../store/snapshot-cache.js';
+import type { Store } from '../store/types.js';
+import { fieldsToRead, inputHash, mapRecord, stableStringify } from './map.js';
+import type { Mapping } from './mapping.js';
+
+/** Dependency order: people need owners/companies/tickets/deals indexed before they are computed. */
+const KIND_ORDER: Record<CanonicalKind, number> = { owner: 0, company: 1, ticket: 2, deal: 3, person: 4 };
+
+export const DIRTY_FLAG = 'dirty';
+const DIRTY_TTL_MS = 3650 * 86_400_000;
+
+export function pullOrder(mapping: Mapping): string[] {
+  return Object.entries(mapping.objects)
+    .sort(([, a], [, b]) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind])
+    .map(([object]) => object);
+}
+
+export function cursorStream(object: string): string {
+  return `pull:${object}`;
+}
+
+export interface PullCounts {
+  read: number;
+  changed: number;
+  unchanged: number;
+  deleted: number;
+  pages: number;
+}
+
+export interface PullDeps {
+  tenantId: string;
+  store: Store;
+  snapshots: SnapshotCache;
+  connector: CrmConnector;
+  mapping: Mapping;
+}
+
+export interface PullRunOptions {
+  mode: 'full' | 'incremental';
+  runStartedAt: Date;
+  signal?: AbortSignal;
+  /** Only these CRM objects (webhooks name the object that changed). */
+  objects?: readonly string[];
+  onPage?: (object: string, counts: PullCounts) => void;
+}
+
+/** Pulls every (or the given) object; returns counts per object. Marks the tenant dirty on change. */
+export async function pullAll(deps: PullDeps, options: PullRunOptions): Promise<Record<string, PullCounts>> {
+  const out: Record<string, PullCounts> = {};
+  for (const object of pullOrder(deps.mapping)) {
+    if (options.objects !== undefined && !options.objects.includes(object)) continue;
+    out[object] = await pullObject(deps, object, options);
+  }
+  return out;
+}
+
+async function pullObject(deps: PullDeps, object: string, options: PullRunOptions): Promise<PullCounts> {
+  const { tenantId, store, snapshots, connector, mapping } = deps;
+  const om = mapping.objects[object]!;
+  const counts: PullCounts = { read: 0, changed: 0, unchanged: 0, deleted: 0, pages: 0 };
+  const stream = cursorStream(object);
+  const cursor = await store.getCursor(tenantId, stream);
+  const pages = connector.pull(object, {
+    fields: fieldsToRead(om),
+    links: om.links,
+    mode: options.mode,
+    cursor,
+    runStartedAt: options.runStartedAt,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  for await (const page of pages) {
+    options.signal?.throwIfAborted();
+    await absorbPage(deps, object, page.records, counts);
+    // Only now is the page safely absorbed: saving the cursor earlier could skip it after a crash.
+    await store.saveCursor(tenantId, stream, page.cursor);
+    counts.pages++;
+    options.onPage?.(object, counts);
+  }
+  return counts;
+}
+
+/**
+ * Stores one page; returns whether anything the engine reads changed. The tenant is marked dirty
+ * BEFORE the new hashes are stored: a crash in between must leave the change to be computed, never
+ * a stored hash that says "already seen" with nothing computed.
+ */
+export async function absorbPage(
+  deps: Pick<PullDeps, 'tenantId' | 'store' | 'snapshots' | 'mapping'>,
+  object: string,
+  records: readonly CrmRecord[],
+  counts: PullCounts,
+): Promise<boolean> {
+  const { tenantId, store, snapshots, mapping } = deps;
+  counts.read += records.length;
+  const live: CrmRecord[] = [];
+  const gone: string[] = [];
+  for (const r of records) {
+    if (r.deleted || r.mergedInto !== undefined) gone.push(r.id);
+    else live.push(r);
+  }
+  let changed = false;
+  const markDirty = async (): Promise<void> => {
+    if (!changed) await store.setFlag(tenantId, DIRTY_FLAG, true, DIRTY_TTL_MS);
+    changed = true;
+  };
+  if (gone.length > 0) {
+    // Deleted, archived or merged away: it leaves the cache; a merge survivor arrives as its own
+    // record (HubSpot lists the merged ids on it) and keeps the referral history written on it.
+    counts.deleted += gone.length;
+    await markDirty();
+    await snapshots.delete(tenantId, object, gone);
+    await store.deleteRecordStates(tenantId, object, gone);
+  }
+  if (live.length === 0) return changed;
+  const ids = live.map((r) => r.id);
+  const [states, cached] = await Promise.all([
+    store.getRecordStates(tenantId, object, ids),
+    snapshots.get(tenantId, object, ids),
+  ]);
+  const entries: { id: string; json: string }[] = [];
+  const hashes: { id: string; inputHash: string }[] = [];
+  for (const r of live) {
+    const canonical = mapRecord(r, mapping);
+    if (canonical === null) continue;
+    const hash = inputHash(canonical);
+    const state = states.get(r.id);
+    const current = (canonical.value as { current?: unknown }).current;
+    // A field we own changed in the CRM to something we did not write (a user edit): recompute,
+    // so the next plan restores it. Our own write echoing back equals `written` and is no change.
+    const ownedDrift =
+      current !== undefined &&
+      state?.written !== undefined &&
+      stableStringify(current) !== stableStringify(state.written);
+    const isNew = !cached.has(r.id);
+    if (isNew || state?.inputHash !== hash || ownedDrift) {
+      counts.changed++;
+      hashes.push({ id: r.id, inputHash: hash });
+    } else counts.unchanged++;
+    entries.push({ id: r.id, json: encodeSnapshot(canonical.value) });
+  }
+  if (hashes.length > 0) await markDirty();
+  await snapshots.put(tenantId, object, entries);
+  if (hashes.length > 0) await store.putRecordStates(tenantId, object, hashes);
+  return changed;
+}

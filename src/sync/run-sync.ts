@@ -1,0 +1,258 @@
+/**
+ * One sync run for one tenant: pull → map → compute → diff → push → checkpoint.
+ *
+ *  - `full` (install, forced re-sync) and `incremental` (schedule, webhooks) differ only in how the
+ *    connector reads; `recompute` pulls nothing (time passed: a 30-day window expired, a cool-down
+ *    ended — the engine said when).
+ *  - Compute runs only when something the engine reads changed (the tenant's dirty flag), when
+ *    re-evaluation is due, or when forced; our own writes echoing back change nothing.
+ *  - A dry run pulls and computes exactly like a real run and returns the plan; it writes nothing to
+ *    the CRM and advances nothing a real run would need (dirty flag, code stream, ask caps, ledgers).
+ */
+import { randomUUID } from 'node:crypto';
+import type { CrmConnector, CrmDefinition, Logger } from '../../connectors/contract.js';
+import { AppError, isAppError } from '../errors.js';
+import type { Report, Rules } from '../engine/index.js';
+import type { SnapshotCache } from '../store/snapshot-cache.js';
+import type { Store, SyncRun } from '../store/types.js';
+import type { JsonValue } from '../../connectors/contract.js';
+import { computePlan, consumeAsks, saveCodePosition } from './compute.js';
+import type { PlannedWrite, SyncPlan } from './compute.js';
+import type { Mapping } from './mapping.js';
+import { DIRTY_FLAG, pullAll } from './pull.js';
+import type { PullCounts } from './pull.js';
+import { emptyPushCounts, pushTasks, pushWrites } from './push.js';
+import type { PushCounts } from './push.js';
+
+export const ERR_SYNC_FAILED = 'ERR_SYNC_FAILED';
+export const NEXT_EVALUATION_FLAG = 'next-eval';
+
+export type SyncMode = 'full' | 'incremental' | 'recompute';
+
+export interface SyncDeps {
+  tenantId: string;
+  store: Store;
+  snapshots: SnapshotCache;
+  connector: CrmConnector;
+  definition: Pick<CrmDefinition, 'encode' | 'crm'>;
+  mapping: Mapping;
+  rules: Rules;
+  now: () => Date;
+  logger?: Logger;
+}
+
+export interface SyncProgress {
+  phase: 'pull' | 'compute' | 'push' | 'tasks' | 'done';
+  object?: string;
+  done: number;
+  total?: number;
+}
+
+export interface SyncOptions {
+  mode: SyncMode;
+  dryRun?: boolean;
+  /** Compute even if nothing changed (rules or mapping changed, admin asked). */
+  force?: boolean;
+  /** Only pull these CRM objects (webhook for one object). */
+  objects?: readonly string[];
+  signal?: AbortSignal;
+  onProgress?: (progress: SyncProgress) => void;
+  /** Test hook: called between phases (crash injection). */
+  checkpoint?: (stage: 'pulled' | 'computed' | 'pushed' | 'tasks') => void | Promise<void>;
+}
+
+export interface PlanPreview {
+  /** Changes per owned field, by record kind. */
+  fieldChanges: Record<string, Record<string, number>>;
+  records: number;
+  samples: {
+    kind: string;
+    object: string;
+    id: string;
+    before: Record<string, unknown>;
+    after: Record<string, unknown>;
+  }[];
+  tasks: number;
+  tasksByKind: Record<string, number>;
+  tasksByOwner: Record<string, number>;
+  taskSamples: { key: string; kind: string; subject: string; ownerId?: string; person: string }[];
+}
+
+export interface SyncSummary {
+  runId: string;
+  tenantId: string;
+  mode: SyncMode;
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string;
+  pulled: Record<string, PullCounts>;
+  computed: boolean;
+  people: number;
+  push: Omit<PushCounts, 'errors'> & { errors: number };
+  plan: PlanPreview | null;
+  report: Report | null;
+  nextEvaluationAt: string | null;
+  status: 'succeeded' | 'partial';
+}
+
+const SAMPLE_SIZE = 20;
+
+export function previewOf(plan: SyncPlan): PlanPreview {
+  const tasksByKind: Record<string, number> = {};
+  const tasksByOwner: Record<string, number> = {};
+  for (const t of plan.tasks) {
+    tasksByKind[t.kind] = (tasksByKind[t.kind] ?? 0) + 1;
+    const owner = t.ownerId ?? '(no owner)';
+    tasksByOwner[owner] = (tasksByOwner[owner] ?? 0) + 1;
+  }
+  const sample = (w: PlannedWrite): PlanPreview['samples'][number] => {
+    const before: Record<string, unknown> = {};
+    for (const k of Object.keys(w.plan.changes)) before[k] = w.before[k] ?? null;
+    return { kind: w.kind, object: w.object, id: w.plan.id, before, after: { ...w.plan.changes } };
+  };
+  return {
+    fieldChanges: plan.engine.counts.fieldChanges,
+    records: plan.writes.length,
+    samples: plan.writes.slice(0, SAMPLE_SIZE).map(sample),
+    tasks: plan.tasks.length,
+    tasksByKind,
+    tasksByOwner,
+    taskSamples: plan.tasks.slice(0, SAMPLE_SIZE).map((t) => ({
+      key: t.key,
+      kind: t.kind,
+      subject: t.subject,
+      ...(t.ownerId === undefined ? {} : { ownerId: t.ownerId }),
+      person: `${t.person.object}/${t.person.id}`,
+    })),
+  };
+}
+
+function dueForReevaluation(flag: JsonValue | null, now: Date): boolean {
+  return typeof flag === 'string' && Date.parse(flag) <= now.getTime();
+}
+
+export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<SyncSummary> {
+  const { tenantId, store } = deps;
+  const startedAt = deps.now();
+  const runId = randomUUID();
+  const dryRun = options.dryRun ?? false;
+  const run: SyncRun = {
+    id: runId,
+    kind: dryRun
+      ? 'dry-run'
+      : options.mode === 'full'
+        ? 'backfill'
+        : options.mode === 'recompute'
+          ? 'reevaluate'
+          : 'incremental',
+    status: 'running',
+    startedAt: startedAt.toISOString(),
+    counts: {},
+  };
+  await store.saveRun(tenantId, run);
+  const progress = options.onProgress ?? (() => undefined);
+  try {
+    // ---- pull
+    let pulled: Record<string, PullCounts> = {};
+    if (options.mode !== 'recompute') {
+      pulled = await pullAll(deps, {
+        mode: options.mode,
+        runStartedAt: startedAt,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.objects === undefined ? {} : { objects: options.objects }),
+        onPage: (object, c) => progress({ phase: 'pull', object, done: c.read }),
+      });
+    }
+    await options.checkpoint?.('pulled');
+
+    // ---- compute (only when something changed, time passed, or forced)
+    const now = deps.now();
+    const dirty = (await store.getFlag(tenantId, DIRTY_FLAG)) === true;
+    const due = dueForReevaluation(await store.getFlag(tenantId, NEXT_EVALUATION_FLAG), now);
+    const shouldCompute = dirty || due || options.force === true || options.mode === 'recompute' || dryRun;
+    const push = emptyPushCounts();
+    let plan: SyncPlan | null = null;
+    if (shouldCompute) {
+      progress({ phase: 'compute', done: 0 });
+      plan = await computePlan(deps, now);
+      progress({ phase: 'compute', done: plan.people, total: plan.people });
+      await options.checkpoint?.('computed');
+
+      if (!dryRun) {
+        // ---- push, then tasks, then checkpoint
+        progress({ phase: 'push', done: 0, total: plan.writes.length });
+        await pushWrites(deps, plan.writes, push, options.signal);
+        progress({ phase: 'push', done: plan.writes.length, total: plan.writes.length });
+        await options.checkpoint?.('pushed');
+        progress({ phase: 'tasks', done: 0, total: plan.tasks.length });
+        await pushTasks(deps, plan.tasks, push, options.signal);
+        await options.checkpoint?.('tasks');
+        // Codes issued and asks scheduled in this plan are now in the CRM (or will be re-planned
+        // identically next run if their record failed: the code stream replays from here).
+        await saveCodePosition(store, tenantId, plan.codePosition);
+        await consumeAsks(store, tenantId, now, plan.asksByOwner);
+        await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
+        const next = plan.engine.nextEvaluationAt;
+        if (next === null) await store.clearFlag(tenantId, NEXT_EVALUATION_FLAG);
+        else await store.setFlag(tenantId, NEXT_EVALUATION_FLAG, next.toISOString(), 3650 * 86_400_000);
+        // Failed records stay planned: keep the tenant dirty so the next run retries them.
+        if (push.errors.length === 0) await store.clearFlag(tenantId, DIRTY_FLAG);
+      }
+    }
+
+    const finishedAt = deps.now();
+    const status = push.errors.length === 0 ? 'succeeded' : 'partial';
+    const summary: SyncSummary = {
+      runId,
+      tenantId,
+      mode: options.mode,
+      dryRun,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      pulled,
+      computed: plan !== null,
+      people: plan?.people ?? 0,
+      push: { ...push, errors: push.errors.length },
+      plan: plan === null ? null : previewOf(plan),
+      report: plan?.engine.report ?? null,
+      nextEvaluationAt: plan?.engine.nextEvaluationAt?.toISOString() ?? null,
+      status,
+    };
+    const read = Object.values(pulled).reduce((n, c) => n + c.read, 0);
+    const changed = Object.values(pulled).reduce((n, c) => n + c.changed, 0);
+    await store.saveRun(tenantId, {
+      ...run,
+      status,
+      finishedAt: finishedAt.toISOString(),
+      counts: {
+        read,
+        changed,
+        computed: plan?.people ?? 0,
+        written: push.recordsWritten,
+        planned: plan?.writes.length ?? 0,
+        tasks: push.tasksCreated,
+        plannedTasks: plan?.tasks.length ?? 0,
+        errors: push.errors.length,
+      },
+    });
+    if (!dryRun) await store.updateTenant(tenantId, { lastSyncAt: finishedAt });
+    progress({ phase: 'done', done: 1, total: 1 });
+    return summary;
+  } catch (error) {
+    const appError = isAppError(error)
+      ? error
+      : new AppError(ERR_SYNC_FAILED, error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+    await store
+      .saveRun(tenantId, {
+        ...run,
+        status: options.signal?.aborted === true ? 'cancelled' : 'failed',
+        finishedAt: deps.now().toISOString(),
+        error: { code: appError.code, message: appError.message },
+      })
+      .catch(() => undefined);
+    deps.logger?.error({ tenantId, runId, code: appError.code }, 'sync failed');
+    throw appError;
+  }
+}
