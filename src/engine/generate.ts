@@ -395,60 +395,57 @@ export function generateAccount(options: GenerateOptions): GeneratedAccount {
     } else if (customer && rnd() < 0.05) {
       current = { referral_ready: true, referral_readiness_score: 55 };
     }
-    // Only present inputs become properties (as the mapper builds them): ~45 % less memory than a
-    // full layout with `undefined`s at 1M people.
-    const fields: Record<string, unknown> = {
+    // Every person has the same layout (absent inputs are `undefined`), in one literal: one hidden
+    // class, so the engine's property reads stay monomorphic. Adding properties one by one made a
+    // quarter of the people dictionary-mode objects (V8's limit on keyed-store-added fields):
+    // slower to read and ~20 % more memory.
+    const p = {
       id: `p${i}`,
       kind,
       createdAt: daysAgo(createdDays),
       lifecycleStage: customer ? 'customer' : kind === 'lead' ? 'lead' : 'subscriber',
-    };
-    const optional: [string, unknown][] = [
-      ['email', rnd() < 0.95 ? emailOf(i) : undefined],
-      ['firstName', rnd() < 0.97 ? firstOf(i) : undefined],
-      ['lastName', rnd() < 0.97 ? lastOf(i) : undefined],
-      ['companyId', c === undefined ? undefined : `co${c}`],
-      ['ownerId', rnd() < 0.97 ? `o${i % nOwners}` : undefined],
-      ['isCustomer', isCust],
-      ['isEmployee', employee ? true : undefined],
-      ['nps', customer ? maybe(0.6, npsDraw) : undefined],
-      ['csat', customer ? maybe(0.3, () => Math.round((1 + rnd() * 4) * 10) / 10) : undefined],
-      ['lastPurchaseAt', customer && rnd() < 0.7 ? daysAgo(purchaseDays) : undefined],
-      ['lastRenewalAt', customer ? maybe(0.4, () => daysAgo(rnd() * 365)) : undefined],
-      ['lastUpgradeAt', customer ? maybe(0.15, () => daysAgo(rnd() * 500)) : undefined],
-      ['onboardingCompletedAt', customer && rnd() < 0.5 ? daysAgo(Math.max(0, sinceDays - 14)) : undefined],
-      ['lastSupportWinAt', customer ? maybe(0.1, () => daysAgo(rnd() * 60)) : undefined],
-      ['purchaseCount', customer ? maybe(0.8, () => 1 + Math.floor(-Math.log(1 - rnd()) * 3)) : undefined],
-      [
-        'totalSpend',
-        customer
-          ? maybe(0.75, () => ({ amount: Math.round(Math.exp(7 + 1.2 * gauss(rnd))), currency: 'USD' }))
-          : undefined,
-      ],
-      ['activeDaysLast30', activeLast],
-      [
-        'activeDaysPrev30',
+      email: rnd() < 0.95 ? emailOf(i) : undefined,
+      firstName: rnd() < 0.97 ? firstOf(i) : undefined,
+      lastName: rnd() < 0.97 ? lastOf(i) : undefined,
+      companyId: c === undefined ? undefined : `co${c}`,
+      ownerId: rnd() < 0.97 ? `o${i % nOwners}` : undefined,
+      isCustomer: isCust,
+      isEmployee: employee ? true : undefined,
+      nps: customer ? maybe(0.6, npsDraw) : undefined,
+      csat: customer ? maybe(0.3, () => Math.round((1 + rnd() * 4) * 10) / 10) : undefined,
+      lastPurchaseAt: customer && rnd() < 0.7 ? daysAgo(purchaseDays) : undefined,
+      lastRenewalAt: customer ? maybe(0.4, () => daysAgo(rnd() * 365)) : undefined,
+      lastUpgradeAt: customer ? maybe(0.15, () => daysAgo(rnd() * 500)) : undefined,
+      onboardingCompletedAt: customer && rnd() < 0.5 ? daysAgo(Math.max(0, sinceDays - 14)) : undefined,
+      lastSupportWinAt: customer ? maybe(0.1, () => daysAgo(rnd() * 60)) : undefined,
+      purchaseCount: customer ? maybe(0.8, () => 1 + Math.floor(-Math.log(1 - rnd()) * 3)) : undefined,
+      totalSpend: customer
+        ? maybe(0.75, () => ({ amount: Math.round(Math.exp(7 + 1.2 * gauss(rnd))), currency: 'USD' }))
+        : undefined,
+      activeDaysLast30: activeLast,
+      activeDaysPrev30:
         activeLast !== undefined
           ? Math.min(31, Math.max(0, activeLast + Math.round((rnd() - 0.4) * 12)))
           : undefined,
-      ],
-      ['featuresUsed', active ? Math.floor(rnd() * 12) : undefined],
-      ['lastActiveAt', active ? daysAgo(-Math.log(1 - rnd()) * 15) : undefined],
-      ['emailOpens', rnd() < 0.6 ? Math.floor(rnd() * 40) : undefined],
-      ['emailClicks', rnd() < 0.6 ? Math.floor(rnd() * 8) : undefined],
-      ['leftReview', customer && rnd() < 0.08 ? true : undefined],
-      ['sharedContent', customer && rnd() < 0.05 ? true : undefined],
-      ['gaveTestimonial', customer && rnd() < 0.02 ? true : undefined],
-      ['referredBefore', code !== undefined && rnd() < 0.3 ? true : undefined],
-      ['customerSince', customerSince],
-      ['optedOut', rnd() < 0.05 ? true : undefined],
-      ['doNotContact', rnd() < 0.02 ? true : undefined],
-      ['capture', capture],
-      ['asks', asks],
-    ];
-    for (const [k, v] of optional) if (v !== undefined) fields[k] = v;
-    fields.current = current;
-    const p = fields;
+      featuresUsed: active ? Math.floor(rnd() * 12) : undefined,
+      lastActiveAt: active ? daysAgo(-Math.log(1 - rnd()) * 15) : undefined,
+      emailOpens: rnd() < 0.6 ? Math.floor(rnd() * 40) : undefined,
+      emailClicks: rnd() < 0.6 ? Math.floor(rnd() * 8) : undefined,
+      leftReview: customer && rnd() < 0.08 ? true : undefined,
+      sharedContent: customer && rnd() < 0.05 ? true : undefined,
+      gaveTestimonial: customer && rnd() < 0.02 ? true : undefined,
+      referredBefore: code !== undefined && rnd() < 0.3 ? true : undefined,
+      customerSince: customerSince,
+      optedOut: rnd() < 0.05 ? true : undefined,
+      doNotContact: rnd() < 0.02 ? true : undefined,
+      capture: capture,
+      convertedToId: undefined,
+      convertedFromId: undefined,
+      mergedIds: undefined,
+      npsHistory: undefined,
+      asks: asks,
+      current,
+    };
     people[i] = p as unknown as Person;
   }
 

@@ -206,6 +206,201 @@ function considerTrigger(now: number, days: number, kind: TriggerEventKind, t: n
   }
 }
 
+/**
+ * The inputs evaluatePerson reads, copied out of the person in ONE pass over the keys it actually
+ * has. Mapped records are sparse and come in many shapes, so each `person.x` is a megamorphic
+ * lookup (~40 per evaluation were most of its time); `for…in` walks V8's per-shape enum cache and
+ * the evaluation then reads this single-shape scratch object. Synchronous use only.
+ */
+const INPUT_KEYS = [
+  'id',
+  'kind',
+  'current',
+  'nps',
+  'csat',
+  'npsHistory',
+  'purchaseCount',
+  'activeDaysLast30',
+  'activeDaysPrev30',
+  'featuresUsed',
+  'customerSince',
+  'lastPurchaseAt',
+  'lastRenewalAt',
+  'lastUpgradeAt',
+  'onboardingCompletedAt',
+  'lastSupportWinAt',
+  'lastActiveAt',
+  'totalSpend',
+  'emailOpens',
+  'emailClicks',
+  'leftReview',
+  'sharedContent',
+  'gaveTestimonial',
+  'referredBefore',
+  'isCustomer',
+  'optedOut',
+  'doNotContact',
+  'asks',
+] as const;
+const INPUT_INDEX = new Map<string, number>(INPUT_KEYS.map((k, i) => [k, i]));
+
+class Inputs {
+  id: Person['id'] = undefined as unknown as Person['id'];
+  kind: Person['kind'] = undefined as unknown as Person['kind'];
+  current: Person['current'] = undefined as unknown as Person['current'];
+  nps: Person['nps'] = undefined as unknown as Person['nps'];
+  csat: Person['csat'] = undefined as unknown as Person['csat'];
+  npsHistory: Person['npsHistory'] = undefined as unknown as Person['npsHistory'];
+  purchaseCount: Person['purchaseCount'] = undefined as unknown as Person['purchaseCount'];
+  activeDaysLast30: Person['activeDaysLast30'] = undefined as unknown as Person['activeDaysLast30'];
+  activeDaysPrev30: Person['activeDaysPrev30'] = undefined as unknown as Person['activeDaysPrev30'];
+  featuresUsed: Person['featuresUsed'] = undefined as unknown as Person['featuresUsed'];
+  customerSince: Person['customerSince'] = undefined as unknown as Person['customerSince'];
+  lastPurchaseAt: Person['lastPurchaseAt'] = undefined as unknown as Person['lastPurchaseAt'];
+  lastRenewalAt: Person['lastRenewalAt'] = undefined as unknown as Person['lastRenewalAt'];
+  lastUpgradeAt: Person['lastUpgradeAt'] = undefined as unknown as Person['lastUpgradeAt'];
+  onboardingCompletedAt: Person['onboardingCompletedAt'] =
+    undefined as unknown as Person['onboardingCompletedAt'];
+  lastSupportWinAt: Person['lastSupportWinAt'] = undefined as unknown as Person['lastSupportWinAt'];
+  lastActiveAt: Person['lastActiveAt'] = undefined as unknown as Person['lastActiveAt'];
+  totalSpend: Person['totalSpend'] = undefined as unknown as Person['totalSpend'];
+  emailOpens: Person['emailOpens'] = undefined as unknown as Person['emailOpens'];
+  emailClicks: Person['emailClicks'] = undefined as unknown as Person['emailClicks'];
+  leftReview: Person['leftReview'] = undefined as unknown as Person['leftReview'];
+  sharedContent: Person['sharedContent'] = undefined as unknown as Person['sharedContent'];
+  gaveTestimonial: Person['gaveTestimonial'] = undefined as unknown as Person['gaveTestimonial'];
+  referredBefore: Person['referredBefore'] = undefined as unknown as Person['referredBefore'];
+  isCustomer: Person['isCustomer'] = undefined as unknown as Person['isCustomer'];
+  optedOut: Person['optedOut'] = undefined as unknown as Person['optedOut'];
+  doNotContact: Person['doNotContact'] = undefined as unknown as Person['doNotContact'];
+  asks: Person['asks'] = undefined as unknown as Person['asks'];
+
+  load(person: Person): void {
+    this.id = undefined as unknown as Person['id'];
+    this.kind = undefined as unknown as Person['kind'];
+    this.current = undefined as unknown as Person['current'];
+    this.nps = undefined as unknown as Person['nps'];
+    this.csat = undefined as unknown as Person['csat'];
+    this.npsHistory = undefined as unknown as Person['npsHistory'];
+    this.purchaseCount = undefined as unknown as Person['purchaseCount'];
+    this.activeDaysLast30 = undefined as unknown as Person['activeDaysLast30'];
+    this.activeDaysPrev30 = undefined as unknown as Person['activeDaysPrev30'];
+    this.featuresUsed = undefined as unknown as Person['featuresUsed'];
+    this.customerSince = undefined as unknown as Person['customerSince'];
+    this.lastPurchaseAt = undefined as unknown as Person['lastPurchaseAt'];
+    this.lastRenewalAt = undefined as unknown as Person['lastRenewalAt'];
+    this.lastUpgradeAt = undefined as unknown as Person['lastUpgradeAt'];
+    this.onboardingCompletedAt = undefined as unknown as Person['onboardingCompletedAt'];
+    this.lastSupportWinAt = undefined as unknown as Person['lastSupportWinAt'];
+    this.lastActiveAt = undefined as unknown as Person['lastActiveAt'];
+    this.totalSpend = undefined as unknown as Person['totalSpend'];
+    this.emailOpens = undefined as unknown as Person['emailOpens'];
+    this.emailClicks = undefined as unknown as Person['emailClicks'];
+    this.leftReview = undefined as unknown as Person['leftReview'];
+    this.sharedContent = undefined as unknown as Person['sharedContent'];
+    this.gaveTestimonial = undefined as unknown as Person['gaveTestimonial'];
+    this.referredBefore = undefined as unknown as Person['referredBefore'];
+    this.isCustomer = undefined as unknown as Person['isCustomer'];
+    this.optedOut = undefined as unknown as Person['optedOut'];
+    this.doNotContact = undefined as unknown as Person['doNotContact'];
+    this.asks = undefined as unknown as Person['asks'];
+    const rec = person as unknown as Record<string, unknown>;
+    for (const key in rec) {
+      const i = INPUT_INDEX.get(key);
+      if (i === undefined) continue;
+      const v = rec[key];
+      // Named stores (one per case) stay monomorphic; a computed `this[name]` store would not.
+      switch (i) {
+        case 0:
+          this.id = v as Person['id'];
+          break;
+        case 1:
+          this.kind = v as Person['kind'];
+          break;
+        case 2:
+          this.current = v as Person['current'];
+          break;
+        case 3:
+          this.nps = v as Person['nps'];
+          break;
+        case 4:
+          this.csat = v as Person['csat'];
+          break;
+        case 5:
+          this.npsHistory = v as Person['npsHistory'];
+          break;
+        case 6:
+          this.purchaseCount = v as Person['purchaseCount'];
+          break;
+        case 7:
+          this.activeDaysLast30 = v as Person['activeDaysLast30'];
+          break;
+        case 8:
+          this.activeDaysPrev30 = v as Person['activeDaysPrev30'];
+          break;
+        case 9:
+          this.featuresUsed = v as Person['featuresUsed'];
+          break;
+        case 10:
+          this.customerSince = v as Person['customerSince'];
+          break;
+        case 11:
+          this.lastPurchaseAt = v as Person['lastPurchaseAt'];
+          break;
+        case 12:
+          this.lastRenewalAt = v as Person['lastRenewalAt'];
+          break;
+        case 13:
+          this.lastUpgradeAt = v as Person['lastUpgradeAt'];
+          break;
+        case 14:
+          this.onboardingCompletedAt = v as Person['onboardingCompletedAt'];
+          break;
+        case 15:
+          this.lastSupportWinAt = v as Person['lastSupportWinAt'];
+          break;
+        case 16:
+          this.lastActiveAt = v as Person['lastActiveAt'];
+          break;
+        case 17:
+          this.totalSpend = v as Person['totalSpend'];
+          break;
+        case 18:
+          this.emailOpens = v as Person['emailOpens'];
+          break;
+        case 19:
+          this.emailClicks = v as Person['emailClicks'];
+          break;
+        case 20:
+          this.leftReview = v as Person['leftReview'];
+          break;
+        case 21:
+          this.sharedContent = v as Person['sharedContent'];
+          break;
+        case 22:
+          this.gaveTestimonial = v as Person['gaveTestimonial'];
+          break;
+        case 23:
+          this.referredBefore = v as Person['referredBefore'];
+          break;
+        case 24:
+          this.isCustomer = v as Person['isCustomer'];
+          break;
+        case 25:
+          this.optedOut = v as Person['optedOut'];
+          break;
+        case 26:
+          this.doNotContact = v as Person['doNotContact'];
+          break;
+        case 27:
+          this.asks = v as Person['asks'];
+          break;
+      }
+    }
+  }
+}
+const I = new Inputs();
+
 const weightCache = new WeakMap<Rules, number>();
 function weightOf(rules: Rules): number {
   let w = weightCache.get(rules);
@@ -220,27 +415,28 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   const rules = ctx.rules;
   const now = typeof ctx.now === 'number' ? ctx.now : ctx.now.getTime();
   const tickets = ctx.tickets ?? NO_TICKETS;
-  const previous = ctx.previous ?? person.current;
+  I.load(person);
+  const previous = ctx.previous ?? I.current;
   const spendFloor = ctx.stats.highSpendThreshold;
   next.now = now;
   next.at = Infinity;
 
   // Each input is read once: people come in many shapes (sparse mapped records), so every
   // property read is a megamorphic lookup; re-reading them was a third of the evaluation time.
-  const nps = person.nps;
-  const purchaseCount = person.purchaseCount;
-  const activeLast = person.activeDaysLast30;
-  const activePrev = person.activeDaysPrev30;
-  const sinceMs = ms(person.customerSince);
-  const purchaseMs = ms(person.lastPurchaseAt);
-  const renewalMs = ms(person.lastRenewalAt);
-  const upgradeMs = ms(person.lastUpgradeAt);
+  const nps = I.nps;
+  const purchaseCount = I.purchaseCount;
+  const activeLast = I.activeDaysLast30;
+  const activePrev = I.activeDaysPrev30;
+  const sinceMs = ms(I.customerSince);
+  const purchaseMs = ms(I.lastPurchaseAt);
+  const renewalMs = ms(I.lastRenewalAt);
+  const upgradeMs = ms(I.lastUpgradeAt);
 
   const total = weightOf(rules);
   const reasons: Reason[] = [];
   let points = 0;
   const purchase = latestPurchase(purchaseMs, renewalMs, upgradeMs);
-  const spend = person.totalSpend?.amount;
+  const spend = I.totalSpend?.amount;
   const isHighSpender = spendFloor !== null && spend !== undefined && spend > 0 && spend >= spendFloor;
 
   for (const c of rules.criteria) {
@@ -250,8 +446,8 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
       case 'nps':
         if (nps !== undefined) {
           if (nps >= c.minNps) text = `NPS ${nps}`;
-        } else if (person.csat !== undefined && person.csat >= c.minCsat) {
-          text = `CSAT ${person.csat}`;
+        } else if (I.csat !== undefined && I.csat >= c.minCsat) {
+          text = `CSAT ${I.csat}`;
         }
         break;
       case 'recentPurchase':
@@ -260,7 +456,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
         break;
       case 'activeUse': {
         const days = activeLast;
-        const features = person.featuresUsed;
+        const features = I.featuresUsed;
         if (
           (days !== undefined || features !== undefined) &&
           (days === undefined || days >= c.minActiveDays) &&
@@ -276,10 +472,10 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
         break;
       }
       case 'advocacy':
-        if (person.leftReview === true) text = 'left a review';
-        else if (person.gaveTestimonial === true) text = 'gave a testimonial';
-        else if (person.referredBefore === true) text = 'referred before';
-        else if (person.sharedContent === true) text = 'shared content';
+        if (I.leftReview === true) text = 'left a review';
+        else if (I.gaveTestimonial === true) text = 'gave a testimonial';
+        else if (I.referredBefore === true) text = 'referred before';
+        else if (I.sharedContent === true) text = 'shared content';
         break;
       case 'tenure': {
         if (atLeast(now, sinceMs, c.minDays)) text = `customer since ${isoDay(sinceMs)}`;
@@ -294,8 +490,8 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
         if (isHighSpender) text = 'top spender';
         break;
       case 'engagement': {
-        const clicks = person.emailClicks ?? -1;
-        const opens = person.emailOpens ?? -1;
+        const clicks = I.emailClicks ?? -1;
+        const opens = I.emailOpens ?? -1;
         if (clicks >= c.minClicks) text = `${plural(clicks, 'email click')}`;
         else if (opens >= c.minOpens) text = `${plural(opens, 'email open')}`;
         break;
@@ -311,17 +507,17 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   // ---- Exclusions (veto whatever the score)
   const ex = rules.exclusions;
   const excludedBy: ExclusionCode[] = [];
-  if (ex.nonCustomers && (person.kind === 'lead' || person.isCustomer === false)) {
+  if (ex.nonCustomers && (I.kind === 'lead' || I.isCustomer === false)) {
     addExclusion(
       excludedBy,
       reasons,
       'not_customer',
-      person.kind === 'lead' ? 'lead, not a customer → excluded' : 'not a customer → excluded',
+      I.kind === 'lead' ? 'lead, not a customer → excluded' : 'not a customer → excluded',
     );
   }
-  if (ex.optOut && person.optedOut === true)
+  if (ex.optOut && I.optedOut === true)
     addExclusion(excludedBy, reasons, 'opted_out', 'opted out → excluded');
-  if (ex.optOut && person.doNotContact === true)
+  if (ex.optOut && I.doNotContact === true)
     addExclusion(excludedBy, reasons, 'do_not_contact', 'do not contact → excluded');
   if (tickets.length > 0) {
     let open = 0;
@@ -341,8 +537,8 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   if (nps !== undefined && nps <= ex.detractorMaxNps) {
     addExclusion(excludedBy, reasons, 'detractor', `NPS ${nps} → excluded (detractor)`);
   }
-  if (ex.inactiveDays > 0 && person.lastActiveAt !== undefined) {
-    const last = person.lastActiveAt.getTime();
+  if (ex.inactiveDays > 0 && I.lastActiveAt !== undefined) {
+    const last = I.lastActiveAt.getTime();
     if (!within(now, last, ex.inactiveDays) && last <= now) {
       addExclusion(excludedBy, reasons, 'inactive', `inactive since ${isoDay(last)} → excluded`);
     }
@@ -365,7 +561,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   // ---- Ask anti-fatigue: cool-down and yearly cap
   let lastAskedAt: number | null = null;
   let eligibleToAskAt: number | null = null;
-  const asks = person.asks;
+  const asks = I.asks;
   if (asks !== undefined && asks.length > 0) {
     let inYear = 0;
     let oldestInYear = Infinity;
@@ -426,7 +622,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   let primarySegment: string | null = null;
   if (seg.vip.enabled && isHighSpender && atLeast(now, sinceMs, seg.vip.minTenureDays)) {
     let positive: boolean;
-    const history = person.npsHistory;
+    const history = I.npsHistory;
     if (history !== undefined && history.length > 0) {
       positive = true;
       for (const h of history) if (h.score < seg.vip.minNps) positive = false;
@@ -473,10 +669,10 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   trigger.kind = null;
   trigger.at = -Infinity;
   const days = rules.triggerDays;
-  considerTrigger(now, days, 'onboarding', ms(person.onboardingCompletedAt));
+  considerTrigger(now, days, 'onboarding', ms(I.onboardingCompletedAt));
   considerTrigger(now, days, 'renewal', renewalMs);
   considerTrigger(now, days, 'upgrade', upgradeMs);
-  considerTrigger(now, days, 'support_win', ms(person.lastSupportWinAt));
+  considerTrigger(now, days, 'support_win', ms(I.lastSupportWinAt));
   considerTrigger(now, days, 'purchase', purchaseMs);
   const triggerEvent = trigger.kind;
   const triggerAt = trigger.kind === null ? null : trigger.at;

@@ -249,35 +249,50 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   const takenCodes = new Set<string>();
   /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
   const codeOwner = new Map<string, string>();
+  // Pass 1: stats, stored codes (the whole code space, for uniqueness), and the people carrying a
+  // referral capture or an earlier attribution, with the emails and ids they point to.
+  const captured: Person[] = [];
   const wantedReferrers = new Set<string>();
-  for (const p of snapshot.people) {
-    const by = p.current.referred_by_contact_id;
-    if (typeof by === 'string' && by !== '') wantedReferrers.add(by);
-  }
-  const byId = new Map<string, Person>();
+  const wantedEmails = new Set<string>();
   for (const p of snapshot.people) {
     histogram.addPerson(p);
-    if (wantedReferrers.has(p.id)) byId.set(p.id, p);
-    const stored = p.current.referral_code;
-    let hasCode = false;
+    const cur = p.current;
+    const stored = cur.referral_code;
     if (typeof stored === 'string') {
       const code = normalizeCode(stored);
       if (codeProblem(code) === null && !codeOwner.has(code)) {
         codeOwner.set(code, p.id);
         takenCodes.add(code);
         directory.addCode(code, p);
-        hasCode = true;
       }
     }
-    // Possible referrers by email: customers, employees, code holders, partners' people.
-    if (
-      p.email !== undefined &&
-      (hasCode ||
+    const by = cur.referred_by_contact_id;
+    const hasPrior = typeof by === 'string' && by !== '';
+    if (hasPrior) wantedReferrers.add(by);
+    if (hasPrior || hasCapture(p)) {
+      captured.push(p);
+      const email = lowerTrim(p.capture?.referrerEmail);
+      if (email !== undefined) wantedEmails.add(email);
+    }
+  }
+  // Pass 2 (only when needed): index just the people those captures name, not every email of the
+  // account (half a million Map entries at 1M people, for a few thousand lookups).
+  const byId = new Map<string, Person>();
+  if (wantedEmails.size > 0 || wantedReferrers.size > 0) {
+    for (const p of snapshot.people) {
+      if (wantedReferrers.has(p.id)) byId.set(p.id, p);
+      if (p.email === undefined || wantedEmails.size === 0) continue;
+      const email = lowerTrim(p.email);
+      if (email === undefined || !wantedEmails.has(email)) continue;
+      // Possible referrers by email: customers, employees, code holders, partners' people.
+      if (
+        codeOwner.get(normalizeCode(String(p.current.referral_code ?? ''))) === p.id ||
         p.isCustomer === true ||
         p.isEmployee === true ||
-        (p.companyId !== undefined && partners.has(p.companyId)))
-    ) {
-      directory.addEmail(p.email, p);
+        (p.companyId !== undefined && partners.has(p.companyId))
+      ) {
+        directory.addEmail(email, p);
+      }
     }
   }
   for (const c of snapshot.clicks ?? []) directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
@@ -320,10 +335,9 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       if (rc !== undefined && partners.has(rc)) partnerOf(rc).received++;
     }
   };
-  for (const p of snapshot.people) {
+  for (const p of captured) {
     const priorId = p.current.referred_by_contact_id;
     const hasPrior = typeof priorId === 'string' && priorId !== '';
-    if (!hasCapture(p) && !hasPrior) continue;
     let existing: PriorAttribution | undefined;
     if (hasPrior) {
       const known = byId.get(priorId);
@@ -483,13 +497,43 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   phase('rollups');
 
   // ---- 5. People
+  // Everything known about a person from other records, behind ONE lookup per person: three
+  // Map probes per person (tickets, attribution, roll-up) were a fifth of this phase at 1M.
+  interface Extra {
+    tickets: readonly Ticket[];
+    attribution: AttributionDecision | null;
+    rollup: { rollup: ReferrerRollup; entries: ReferralRecord[] } | null;
+  }
+  const extras = new Map<string, Extra>();
+  const extraOf = (id: string): Extra => {
+    let x = extras.get(id);
+    if (x === undefined) extras.set(id, (x = { tickets: NO_TICKETS, attribution: null, rollup: null }));
+    return x;
+  };
+  for (const [id, list] of ticketsByPerson) extraOf(id).tickets = list;
+  for (const [id, d] of credited) extraOf(id).attribution = d;
+  for (const [id, r] of rollups) extraOf(id).rollup = r;
+  const NONE: Extra = { tickets: NO_TICKETS, attribution: null, rollup: null };
+
   let nextAt = Infinity;
-  const candidates: { person: Person; e: PersonEvaluation; code: string | null; c: AskCandidate }[] = [];
+  const candidates: {
+    person: Person;
+    e: PersonEvaluation;
+    code: string | null;
+    x: Extra;
+    c: AskCandidate;
+  }[] = [];
   const isTaken = (code: string): boolean => takenCodes.has(code);
   const seenReferrers = new Set<string>();
-  const planPerson = (p: Person, e: PersonEvaluation, code: string | null, askedAt: number | null): void => {
-    const r = rollups.get(p.id);
-    if (r !== undefined) {
+  const planPerson = (
+    p: Person,
+    e: PersonEvaluation,
+    code: string | null,
+    x: Extra,
+    askedAt: number | null,
+  ): void => {
+    const r = x.rollup;
+    if (r !== null) {
       seenReferrers.add(p.id);
       report.addReferrer(referrers.get(p.id) ?? refOf(p), r.rollup, r.entries, e);
     }
@@ -500,14 +544,17 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       code,
       link: code === null ? null : referralLink(options.linkTemplate, code),
       askedAt,
-      attribution: credited.get(p.id) ?? null,
+      attribution: x.attribution,
       rollup: r?.rollup ?? null,
       rules,
     });
     emit('person', p.id, desired, p.current);
   };
+  const ctx = { now, rules, tickets: NO_TICKETS, stats };
   for (const p of snapshot.people) {
-    const e = evaluatePerson(p, { now, rules, tickets: ticketsByPerson.get(p.id) ?? NO_TICKETS, stats });
+    const x = extras.get(p.id) ?? NONE;
+    ctx.tickets = x.tickets;
+    const e = evaluatePerson(p, ctx);
     if (e.nextChangeAt !== null && e.nextChangeAt < nextAt) nextAt = e.nextChangeAt;
     // Code: keep a valid stored one (stable); issue to advocates (or everyone) otherwise.
     let code: string | null = null;
@@ -521,7 +568,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       (rules.codes.issueTo === 'everyone' ||
         (e.ready && e.inPilot) ||
         e.lastAskedAt !== null ||
-        rollups.has(p.id) ||
+        x.rollup !== null ||
         p.isEmployee === true ||
         (p.companyId !== undefined && partners.has(p.companyId)))
     ) {
@@ -530,10 +577,10 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       counts.codesIssued++;
     }
     if (isAskCandidate(e, now)) {
-      candidates.push({ person: p, e, code, c: askCandidate(e, p.ownerId) });
+      candidates.push({ person: p, e, code, x, c: askCandidate(e, p.ownerId) });
       continue;
     }
-    planPerson(p, e, code, null);
+    planPerson(p, e, code, x, null);
   }
 
   phase('people');
@@ -549,7 +596,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   counts.asksDeferred = schedule.deferred.length;
   for (const c of schedule.scheduled) {
     const x = byCandidate.get(c)!;
-    planPerson(x.person, x.e, x.code, now);
+    planPerson(x.person, x.e, x.code, x.x, now);
     tasks.push(
       buildTask(
         'ask',
@@ -569,7 +616,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   }
   for (const c of schedule.deferred) {
     const x = byCandidate.get(c)!;
-    planPerson(x.person, x.e, x.code, null);
+    planPerson(x.person, x.e, x.code, x.x, null);
   }
   for (const [id, r] of rollups) {
     if (!seenReferrers.has(id)) report.addReferrer(referrers.get(id)!, r.rollup, r.entries, null);

@@ -254,3 +254,27 @@ describe('attribution: rejections', () => {
     }
   });
 });
+
+describe('referrer types', () => {
+  it('employees, partners (people of partner companies) and customers', async () => {
+    const { referrerRefOf, partnerIds } = await import('../../src/engine/directory.js');
+    const partners = partnerIds([
+      { id: 'co-p', isPartner: true, current: {} },
+      { id: 'co-c', current: {} },
+    ]);
+    expect(referrerRefOf(person({ id: 'e', isEmployee: true, companyId: 'co-p' }), partners).type).toBe(
+      'employee',
+    );
+    expect(
+      referrerRefOf(person({ id: 'p', companyId: 'co-p', firstName: 'Pat', lastName: 'Lee' }), partners),
+    ).toMatchObject({
+      type: 'partner',
+      companyId: 'co-p',
+      name: 'Pat Lee',
+    });
+    expect(referrerRefOf(person({ id: 'c', companyId: 'co-c', email: 'c@c.test' }), partners)).toMatchObject({
+      type: 'customer',
+      name: 'c@c.test',
+    });
+  });
+});
