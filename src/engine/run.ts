@@ -596,7 +596,11 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   counts.asksDeferred = schedule.deferred.length;
   for (const c of schedule.scheduled) {
     const x = byCandidate.get(c)!;
-    planPerson(x.person, x.e, x.code, x.x, now);
+    // The ask happens now: plan the state after it (cool-down started, next eligible date), so the
+    // next run finds nothing to change instead of rewriting the flags one run later.
+    const asked: Person = { ...x.person, asks: [...(x.person.asks ?? []), new Date(now)] };
+    const after = evaluatePerson(asked, { now, rules, tickets: x.x.tickets, stats });
+    planPerson(asked, after, x.code, x.x, now);
     tasks.push(
       buildTask(
         'ask',

@@ -30,6 +30,8 @@ import type { Mapping, ObjectMapping } from './mapping.js';
 const CODE_SECRET_FLAG = 'code-secret';
 const CODE_POSITION_FLAG = 'code-position';
 const ASKS_FLAG_PREFIX = 'asks:';
+/** Snapshot-cache table of each asked person's ask instants (ms), for the cool-down and yearly cap. */
+export const ASK_HISTORY_OBJECT = '~asks';
 const FOREVER_MS = 3650 * 86_400_000;
 
 /** A record the plan changes: its CRM object, canonical plan, and the encoded update. */
@@ -111,6 +113,11 @@ async function loadAccount(deps: ComputeDeps): Promise<LoadedAccount> {
   }
   for (const list of [acc.people, acc.companies, acc.deals, acc.tickets, acc.owners]) list.sort(byId);
   acc.people = mergeLeadConversions(acc.people);
+  const history = new Map<string, number[]>();
+  for await (const batch of deps.snapshots.scan(deps.tenantId, ASK_HISTORY_OBJECT)) {
+    for (const e of batch) history.set(e.id, JSON.parse(e.json) as number[]);
+  }
+  for (const p of acc.people) attachAsks(p, history.get(p.id));
   return acc;
 }
 
@@ -135,6 +142,34 @@ export function mergeLeadConversions(people: Person[]): Person[] {
     }
   }
   return people.filter((p) => !(p.kind === 'lead' && p.convertedToId !== undefined));
+}
+
+/**
+ * The engine reads a person's asks from `asks`: our ask history, plus the CRM's
+ * `referral_last_asked_at` (the system of record: a rep or an automation may have asked too).
+ */
+export function attachAsks(p: Person, history: readonly number[] | undefined): void {
+  const at = new Set(history ?? []);
+  const last = p.current.referral_last_asked_at;
+  if (last instanceof Date && !Number.isNaN(last.getTime())) at.add(last.getTime());
+  if (at.size > 0) p.asks = [...at].sort((a, b) => a - b).map((t) => new Date(t));
+}
+
+/** Appends `now` to the ask history of the people asked in this run (kept for one year). */
+export async function recordAsks(
+  deps: Pick<ComputeDeps, 'tenantId' | 'snapshots'>,
+  personIds: readonly string[],
+  now: Date,
+): Promise<void> {
+  if (personIds.length === 0) return;
+  const existing = await deps.snapshots.get(deps.tenantId, ASK_HISTORY_OBJECT, personIds);
+  const yearAgo = now.getTime() - 366 * 86_400_000;
+  const entries = personIds.map((id) => {
+    const prior = existing.has(id) ? (JSON.parse(existing.get(id)!) as number[]) : [];
+    const kept = prior.filter((t) => t >= yearAgo && t !== now.getTime());
+    return { id, json: JSON.stringify([...kept, now.getTime()]) };
+  });
+  await deps.snapshots.put(deps.tenantId, ASK_HISTORY_OBJECT, entries);
 }
 
 /** HMAC-SHA256 counter stream keyed by the tenant's secret. */

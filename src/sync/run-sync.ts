@@ -16,7 +16,7 @@ import type { Report, Rules } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import type { Store, SyncRun } from '../store/types.js';
 import type { JsonValue } from '../../connectors/contract.js';
-import { computePlan, consumeAsks, saveCodePosition } from './compute.js';
+import { computePlan, consumeAsks, recordAsks, saveCodePosition } from './compute.js';
 import type { PlannedWrite, SyncPlan } from './compute.js';
 import type { Mapping } from './mapping.js';
 import { DIRTY_FLAG, pullAll } from './pull.js';
@@ -166,7 +166,9 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
     await options.checkpoint?.('pulled');
 
     // ---- compute (only when something changed, time passed, or forced)
-    const now = deps.now();
+    // Whole seconds: CRMs store datetimes to the second (HubSpot) or millisecond; an instant we
+    // write must read back equal, or the next run would see a change that is not one.
+    const now = new Date(Math.floor(deps.now().getTime() / 1000) * 1000);
     const dirty = (await store.getFlag(tenantId, DIRTY_FLAG)) === true;
     const due = dueForReevaluation(await store.getFlag(tenantId, NEXT_EVALUATION_FLAG), now);
     const shouldCompute = dirty || due || options.force === true || options.mode === 'recompute' || dryRun;
@@ -191,6 +193,11 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         // identically next run if their record failed: the code stream replays from here).
         await saveCodePosition(store, tenantId, plan.codePosition);
         await consumeAsks(store, tenantId, now, plan.asksByOwner);
+        await recordAsks(
+          deps,
+          plan.tasks.filter((t) => t.kind === 'ask').map((t) => t.person.id),
+          now,
+        );
         await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
         const next = plan.engine.nextEvaluationAt;
         if (next === null) await store.clearFlag(tenantId, NEXT_EVALUATION_FLAG);
