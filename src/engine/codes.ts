@@ -66,11 +66,23 @@ function checkValue(values: ArrayLike<number>): number {
   return (((BASE - s) % BASE) * INV[CODE_LENGTH]!) % BASE;
 }
 
+const CANONICAL = new Uint8Array(128);
+for (let i = 0; i < BASE; i++) CANONICAL[CODE_ALPHABET.charCodeAt(i)] = 1;
+
+function isCanonical(input: string): boolean {
+  for (let i = 0; i < input.length; i++) {
+    const ch = input.charCodeAt(i);
+    if (ch >= 128 || CANONICAL[ch] === 0) return false;
+  }
+  return true;
+}
+
 /**
  * Canonical form of user input: upper-case, no separators, O→0, I/L→1. Returns the input
  * upper-cased and stripped even when it holds symbols outside the alphabet (validation says so).
  */
 export function normalizeCode(input: string): string {
+  if (isCanonical(input)) return input; // the common case: no new string per stored code
   let out = '';
   for (let i = 0; i < input.length; i++) {
     const ch = input.charCodeAt(i);

@@ -407,8 +407,9 @@ export function generateAccount(options: GenerateOptions): GeneratedAccount {
       email: rnd() < 0.95 ? emailOf(i) : undefined,
       firstName: rnd() < 0.97 ? firstOf(i) : undefined,
       lastName: rnd() < 0.97 ? lastOf(i) : undefined,
-      companyId: c === undefined ? undefined : `co${c}`,
-      ownerId: rnd() < 0.97 ? `o${i % nOwners}` : undefined,
+      // Shared id strings (a fresh `co${c}` per person would cost ~50 MB at 1M people).
+      companyId: c === undefined ? undefined : companies[c]!.id,
+      ownerId: rnd() < 0.97 ? owners[i % nOwners]!.id : undefined,
       isCustomer: isCust,
       isEmployee: employee ? true : undefined,
       nps: customer ? maybe(0.6, npsDraw) : undefined,
@@ -497,7 +498,7 @@ export function generateAccount(options: GenerateOptions): GeneratedAccount {
     const createdDays = Math.floor(rnd() * 365);
     tickets.push({
       id: `t${t}`,
-      personIds: [`p${i}`],
+      personIds: [people[i]!.id],
       companyId: people[i]!.companyId,
       isOpen: open,
       isComplaint: rnd() < 0.1 ? true : undefined,

@@ -15,13 +15,17 @@
  *     - codes:       `CodeIssuer(random?)`.issue(isTaken), `ensureCode(stored, isTaken, issuer)`,
  *                    `normalizeCode`, `isValidCode`, `codeProblem`, `typoCandidates`, `referralLink(template, code)`
  *     - attribution: `attributeReferral(person, { now, rules, directory, existing? })` → AttributionDecision;
- *                    `MapDirectory` (a ReferrerDirectory over Maps), `referrerRefOf(person, partnerIds)`, `nameTokens`
+ *                    `MapDirectory` (a ReferrerDirectory over Maps), `referrerRefOf(person, partnerIds)`;
+ *                    free-text names: index referrers under `nameIndexKeys(name)`, look up `nameQueryKeys(nameTokens(text))`
  *     - credit:      `creditDeal(deal, capturedAt, rules)`, `rollupReferrer(entries, rules, paid?)`
  *     - plan:        `desiredPerson({...})`, `desiredDeal(deal, attribution|null)`, `desiredCompany(company, partner|null)`,
  *                    `diffOwned(desired, current, policies?)`, `applyChanges`, `sameValue`, task keys
  *                    (`askTaskKey`, `followUpTaskKey`, `thankTaskKey`, `reviewTaskKey`, `rewardTaskKey`), `buildTask`
  *     - report:      `ReportAccumulator` (addPerson/addDecision/addReferrer/addPartner, toJSON/fromJSON, finish)
  *     - data:        `generateAccount(options)` seeded realistic canonical data (tests, bench, demo)
+ *
+ * Instants in evaluations and decisions are epoch milliseconds (numbers); plans carry `Date`s
+ * truncated to the second. Nothing here reads the clock: `now` is always an argument.
  */
 export * from './model.js';
 export * from './rules.js';

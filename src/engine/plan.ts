@@ -177,8 +177,11 @@ export function desiredPerson(input: PersonPlanInput): Desired {
     d.referral_segment = e.primarySegment;
     d.referral_trigger_event = e.ready ? e.triggerEvent : null;
     if (e.ready || !isEmptyValue(cur.referral_variant)) d.referral_variant = e.variant;
+    // Asked in this run: at least the cool-down from now, or later if the yearly cap says so.
     d.referral_next_eligible_at = dateValue(
-      input.askedAt !== null ? input.askedAt + input.rules.asks.coolDownDays * DAY_MS : e.eligibleToAskAt,
+      input.askedAt !== null
+        ? Math.max(input.askedAt + input.rules.asks.coolDownDays * DAY_MS, e.eligibleToAskAt ?? 0)
+        : e.eligibleToAskAt,
     );
   }
   const lastAsked = input.askedAt ?? e.lastAskedAt;

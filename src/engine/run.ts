@@ -84,6 +84,11 @@ export interface EngineOptions {
   linkTemplate: string;
   /** Remaining new-ask budget per owner today (default: the daily cap for everyone). */
   ownerBudgets?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /**
+   * Codes we issued earlier (person id → code, from the pipeline's last-written values): a person
+   * whose CRM value was cleared or garbled gets the same code back, and nobody else gets it.
+   */
+  previousCodes?: ReadonlyMap<string, string>;
   /** Receives every plan instead of the result retaining it. */
   onPlan?: (kind: PlanKind, plan: RecordPlan) => void;
   /** Retain plans without changes in the result (default true; ignored with `onPlan`). */
@@ -523,7 +528,13 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     x: Extra;
     c: AskCandidate;
   }[] = [];
-  const isTaken = (code: string): boolean => takenCodes.has(code);
+  // Codes issued earlier but no longer in the CRM stay reserved to their person.
+  const reserved = new Map<string, string>();
+  for (const [pid, c] of options.previousCodes ?? []) {
+    const n = normalizeCode(c);
+    if (!codeOwner.has(n) && !reserved.has(n)) reserved.set(n, pid);
+  }
+  const isTaken = (code: string): boolean => takenCodes.has(code) || reserved.has(code);
   const seenReferrers = new Set<string>();
   const planPerson = (
     p: Person,
@@ -562,6 +573,15 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     if (typeof stored === 'string') {
       const n = normalizeCode(stored);
       if (codeOwner.get(n) === p.id) code = n;
+    }
+    if (code === null) {
+      // The CRM lost our code (a user cleared or garbled it): give the same code back, not a new one.
+      const prev = options.previousCodes?.get(p.id);
+      const n = prev === undefined ? '' : normalizeCode(prev);
+      if (prev !== undefined && codeProblem(n) === null && reserved.get(n) === p.id && !codeOwner.has(n)) {
+        code = n;
+        codeOwner.set(n, p.id);
+      }
     }
     if (
       code === null &&

@@ -20,9 +20,10 @@ function run(account: GeneratedAccount, seed = 5, rules: Rules = DEFAULT_RULES, 
   return runEngine(account, { now, rules, linkTemplate: LINK, random: seededRandom(seed) });
 }
 
-/** The account with every planned change written to the CRM. */
+/** The account with every planned change written to the CRM and every ask task recorded as an ask. */
 function applied(account: GeneratedAccount, result: EngineResult): GeneratedAccount {
   const byId = (plans: RecordPlan[]) => new Map(plans.map((p) => [p.id, p.changes]));
+  const asked = new Set(result.tasks.filter((t) => t.kind === 'ask').map((t) => t.personId));
   const people = byId(result.personPlans);
   const deals = byId(result.dealPlans);
   const companies = byId(result.companyPlans);
@@ -35,7 +36,10 @@ function applied(account: GeneratedAccount, result: EngineResult): GeneratedAcco
   });
   return {
     ...account,
-    people: account.people.map((p) => write(p, people)),
+    people: account.people.map((p) => {
+      const written = write(p, people);
+      return asked.has(p.id) ? { ...written, asks: [...(p.asks ?? []), new Date(NOW)] } : written;
+    }),
     deals: account.deals.map((d) => write(d, deals)),
     companies: account.companies.map((c) => write(c, companies)),
   };
@@ -50,18 +54,27 @@ describe('runEngine', () => {
     expect(strip(run(account))).toEqual(strip(run(account)));
   });
 
-  it('property: applying the plan yields a second run with no changes and the same task keys', () => {
+  it('property: applying the plan (fields written, asks recorded) yields a second run with no changes and the same task keys', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 10_000 }), (seed) => {
         const account = generateAccount({ seed, people: 400, deals: 120, referrals: 60, now: NOW });
         const first = run(account, seed);
         expect(first.counts.changed.person).toBeGreaterThan(0);
-        const second = run(applied(account, first), seed + 1);
+        // Same day: the owners' ask budgets are spent, the asks are on record.
+        const spent = Object.fromEntries(['', ...account.owners.map((o) => o.id)].map((id) => [id, 0]));
+        const second = runEngine(applied(account, first), {
+          now: NOW,
+          linkTemplate: LINK,
+          random: seededRandom(seed + 1),
+          ownerBudgets: spent,
+        });
         const changed = [...second.personPlans, ...second.dealPlans, ...second.companyPlans].filter(
           (p) => Object.keys(p.changes).length > 0,
         );
-        expect(changed).toEqual([]);
-        expect(second.tasks.map((t) => t.key)).toEqual(first.tasks.map((t) => t.key));
+        expect(changed.map((p) => ({ id: p.id, changes: p.changes }))).toEqual([]);
+        const keys = (r: EngineResult) => r.tasks.filter((t) => t.kind !== 'ask').map((t) => t.key);
+        expect(keys(second)).toEqual(keys(first));
+        expect(second.tasks.filter((t) => t.kind === 'ask')).toEqual([]);
       }),
       { numRuns: 8 },
     );
