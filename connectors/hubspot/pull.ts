@@ -214,8 +214,10 @@ async function* pullIncremental(
       deps,
       object,
       [
+        // No upper bound on the read: a change made a second ago is read now (webhook latency).
+        // The safety margin applies to the saved bookmark (`hi` = run start − margin), so the
+        // next run re-reads the recent window that search may not have indexed yet.
         { propertyName: mod, operator: current.inclusive ? 'GTE' : 'GT', value: String(current.ms) },
-        { propertyName: mod, operator: 'LTE', value: String(current.hi) },
       ],
       mod,
       props,

@@ -20,7 +20,7 @@ import type {
   Rules,
   Ticket,
 } from '../engine/index.js';
-import { applyChanges, runEngine } from '../engine/index.js';
+import { applyChanges, isValidCode, runEngine } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import { decodeSnapshot } from '../store/snapshot-cache.js';
 import type { Store } from '../store/types.js';
@@ -264,6 +264,35 @@ export function toTaskWrite(
   return write;
 }
 
+/**
+ * People whose CRM `referral_code` is not a valid code although we wrote one: the code we wrote,
+ * so the engine restores it. Only those few records' states are read.
+ */
+async function lostCodes(deps: ComputeDeps, account: LoadedAccount): Promise<Map<string, string>> {
+  const byObject = new Map<string, string[]>();
+  for (const p of account.people) {
+    const c = p.current.referral_code;
+    if (typeof c === 'string' && isValidCode(c)) continue;
+    if (c === undefined || c === null || c === '') {
+      // Empty: only worth a look for people who could have had one (advocates are few).
+      if (p.current.referral_link === undefined) continue;
+    }
+    const object = account.objectOf.get(p.id);
+    if (object === undefined) continue;
+    const list = byObject.get(object);
+    if (list === undefined) byObject.set(object, [p.id]);
+    else list.push(p.id);
+  }
+  const out = new Map<string, string>();
+  for (const [object, ids] of byObject) {
+    for (const [id, state] of await deps.store.getRecordStates(deps.tenantId, object, ids)) {
+      const code = state.written?.referral_code;
+      if (typeof code === 'string' && isValidCode(code)) out.set(id, code);
+    }
+  }
+  return out;
+}
+
 /** Runs the engine over the cached account and turns its plans into CRM writes and tasks. */
 export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPlan> {
   const account = await loadAccount(deps);
@@ -278,6 +307,7 @@ export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPla
       ownerBudgets[p.ownerId] = Math.max(0, deps.rules.asks.perOwnerDailyCap - (used[p.ownerId] ?? 0));
     }
   }
+  const previousCodes = await lostCodes(deps, account);
   const writes: PlannedWrite[] = [];
   const currentOf = new Map<string, { current: Readonly<Record<string, unknown>> }>();
   for (const list of [account.people, account.deals, account.companies])
@@ -288,6 +318,7 @@ export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPla
     random: stream.random,
     linkTemplate: deps.mapping.referralLinkTemplate,
     ownerBudgets,
+    previousCodes,
     onPlan: (kind, plan) => {
       if (Object.keys(plan.changes).length === 0) return;
       const object = account.objectOf.get(plan.id);

@@ -66,7 +66,7 @@ export async function pullAll(deps: PullDeps, options: PullRunOptions): Promise<
 }
 
 async function pullObject(deps: PullDeps, object: string, options: PullRunOptions): Promise<PullCounts> {
-  const { tenantId, store, snapshots, connector, mapping } = deps;
+  const { tenantId, store, connector, mapping } = deps;
   const om = mapping.objects[object]!;
   const counts: PullCounts = { read: 0, changed: 0, unchanged: 0, deleted: 0, pages: 0 };
   const stream = cursorStream(object);

@@ -95,4 +95,32 @@ describe('pipeline end to end on the sandbox HubSpot', () => {
     expect(again.push.recordsWritten).toBe(0);
     expect(again.push.tasksCreated).toBe(0);
   }, 300_000);
+
+  it('a user edit (NPS drops to a detractor) flows through an incremental sync to the written fields', async () => {
+    const hs = sandboxes.hubspot.sandbox;
+    const ready = [...hs.state.objects.contacts.records.entries()].find(
+      ([, c]) => c.props.referral_ready === 'true',
+    );
+    expect(ready).toBeDefined();
+    const id = String(ready![0]);
+    hs.simulateUserEdit('contacts', id, { nps_score: '3' });
+    const run = await runSync(await runtime(), { mode: 'incremental' });
+    expect(run.pulled.contacts?.changed).toBeGreaterThanOrEqual(1);
+    expect(hs.getValue('contacts', id, 'referral_ready')).toBe('false');
+    expect(hs.getValue('contacts', id, 'referral_readiness_reasons')).toMatch(/detractor|NPS 3/i);
+    // Only what the edit changed is written: the rest of the account stays untouched.
+    expect(run.push.recordsWritten).toBeLessThanOrEqual(3);
+  }, 120_000);
+
+  it('a user overwriting a field we own is restored on the next sync', async () => {
+    const hs = sandboxes.hubspot.sandbox;
+    const withCode = [...hs.state.objects.contacts.records.entries()].find(
+      ([, c]) => (c.props.referral_code ?? '') !== '',
+    );
+    const id = String(withCode![0]);
+    const code = withCode![1].props.referral_code;
+    hs.simulateUserEdit('contacts', id, { referral_code: 'HACKED' });
+    await runSync(await runtime(), { mode: 'incremental' });
+    expect(hs.getValue('contacts', id, 'referral_code')).toBe(code);
+  }, 120_000);
 });
