@@ -25,7 +25,8 @@
  *     - data:        `generateAccount(options)` seeded realistic canonical data (tests, bench, demo)
  *
  * Instants in evaluations and decisions are epoch milliseconds (numbers); plans carry `Date`s
- * truncated to the second. Nothing here reads the clock: `now` is always an argument.
+ * truncated to the second. No result depends on the clock: `now` is always an argument (the clock
+ * is read only for `runEngine`'s phase timings).
  */
 export * from './model.js';
 export * from './rules.js';

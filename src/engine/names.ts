@@ -138,8 +138,20 @@ export function jaroWinkler(a: string, b: string): number {
  * How well a person's name appears in free text: the best Jaro-Winkler between the name's tokens
  * joined and any window of as many consecutive text tokens. 0 when either side has no tokens.
  */
+const tokenCache = new Map<string, string[]>();
+/** Referrer names recur across many free texts: tokenise each once (bounded cache). */
+function cachedNameTokens(name: string | undefined): string[] {
+  if (name === undefined) return [];
+  let t = tokenCache.get(name);
+  if (t === undefined) {
+    if (tokenCache.size >= 100_000) tokenCache.clear();
+    tokenCache.set(name, (t = nameTokens(name)));
+  }
+  return t;
+}
+
 export function nameSimilarity(textTokens: readonly string[], name: string | undefined): number {
-  const nt = nameTokens(name);
+  const nt = cachedNameTokens(name);
   if (nt.length === 0 || textTokens.length === 0) return 0;
   const target = nt.join(' ');
   const w = Math.min(nt.length, textTokens.length);
