@@ -21,6 +21,8 @@ import { DAY_MS } from './rules.js';
 import { cents } from './util.js';
 
 export type Desired = Record<string, OwnedValue>;
+/** Stand-in for a record built without `current` (the schema defaults it; hand-built objects may not). */
+export const NO_VALUES: CurrentValues = Object.freeze({}) as CurrentValues;
 export type OwnedChanges = Record<string, OwnedValue>;
 /** Same words as `src/sync/mapping.ts` WritePolicy (the engine does not import the sync layer). */
 export type WritePolicy = 'always' | 'only-if-empty' | 'never';
@@ -91,10 +93,11 @@ export function sameValue(desired: OwnedValue | undefined, current: OwnedValue |
  */
 export function diffOwned(
   desired: Readonly<Desired>,
-  current: Readonly<CurrentValues>,
+  current: Readonly<CurrentValues> | undefined,
   policies?: Readonly<Record<string, WritePolicy>>,
 ): OwnedChanges {
   const changes: OwnedChanges = {};
+  current ??= NO_VALUES;
   for (const key in desired) {
     const want = desired[key];
     const have = current[key];
@@ -156,7 +159,7 @@ export interface PersonPlanInput {
 
 export function desiredPerson(input: PersonPlanInput): Desired {
   const { person, evaluation: e, rollup } = input;
-  const cur = person.current;
+  const cur = person.current ?? NO_VALUES;
   const d: Desired = {};
   if (e.inPilot && e.excludedBy.includes('not_customer')) {
     // Readiness is about customers: for leads and non-customers the fields stay empty (or are
@@ -214,7 +217,7 @@ export interface DealAttribution {
 }
 
 export function desiredDeal(deal: Deal, attribution: DealAttribution | null): Desired {
-  const cur = deal.current;
+  const cur = deal.current ?? NO_VALUES;
   if (attribution === null) {
     return {
       referral_attributed: flag(false, cur.referral_attributed),
@@ -234,7 +237,7 @@ export function desiredDeal(deal: Deal, attribution: DealAttribution | null): De
 }
 
 export function desiredCompany(company: Company, partner: PartnerRollup | null): Desired {
-  const cur = company.current;
+  const cur = company.current ?? NO_VALUES;
   return {
     partner_referrals_sent: count(partner?.sent ?? 0, cur.partner_referrals_sent),
     partner_referrals_received: count(partner?.received ?? 0, cur.partner_referrals_received),

@@ -83,6 +83,7 @@ export interface EvaluationContext {
 }
 
 const NO_TICKETS: readonly Ticket[] = [];
+const NO_PREVIOUS: CurrentValues = Object.freeze({}) as CurrentValues;
 const YEAR_MS = 365 * DAY_MS;
 
 /**
@@ -416,7 +417,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   const now = typeof ctx.now === 'number' ? ctx.now : ctx.now.getTime();
   const tickets = ctx.tickets ?? NO_TICKETS;
   I.load(person);
-  const previous = ctx.previous ?? I.current;
+  const previous: CurrentValues = ctx.previous ?? I.current ?? NO_PREVIOUS;
   const spendFloor = ctx.stats.highSpendThreshold;
   next.now = now;
   next.at = Infinity;

@@ -40,6 +40,7 @@ import {
   diffOwned,
   followUpTaskKey,
   formatMoney,
+  NO_VALUES,
   personName,
   recentOccasion,
   reviewTaskKey,
@@ -261,7 +262,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   const wantedEmails = new Set<string>();
   for (const p of snapshot.people) {
     histogram.addPerson(p);
-    const cur = p.current;
+    const cur = p.current ?? NO_VALUES;
     const stored = cur.referral_code;
     if (typeof stored === 'string') {
       const code = normalizeCode(stored);
@@ -291,7 +292,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       if (email === undefined || !wantedEmails.has(email)) continue;
       // Possible referrers by email: customers, employees, code holders, partners' people.
       if (
-        codeOwner.get(normalizeCode(String(p.current.referral_code ?? ''))) === p.id ||
+        codeOwner.get(normalizeCode(String((p.current ?? NO_VALUES).referral_code ?? ''))) === p.id ||
         p.isCustomer === true ||
         p.isEmployee === true ||
         (p.companyId !== undefined && partners.has(p.companyId))
@@ -341,15 +342,16 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     }
   };
   for (const p of captured) {
-    const priorId = p.current.referred_by_contact_id;
+    const cur = p.current ?? NO_VALUES;
+    const priorId = cur.referred_by_contact_id;
     const hasPrior = typeof priorId === 'string' && priorId !== '';
     let existing: PriorAttribution | undefined;
     if (hasPrior) {
       const known = byId.get(priorId);
       const referrer: ReferrerRef = known !== undefined ? refOf(known) : { id: priorId, type: 'customer' };
-      if (known === undefined && typeof p.current.referred_by_name === 'string')
-        referrer.name = p.current.referred_by_name;
-      const m = p.current.referral_attribution_method;
+      if (known === undefined && typeof cur.referred_by_name === 'string')
+        referrer.name = cur.referred_by_name;
+      const m = cur.referral_attribution_method;
       existing = {
         referrer,
         method: m === 'code' || m === 'click' || m === 'email' || m === 'name' ? m : 'manual',
@@ -569,7 +571,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     if (e.nextChangeAt !== null && e.nextChangeAt < nextAt) nextAt = e.nextChangeAt;
     // Code: keep a valid stored one (stable); issue to advocates (or everyone) otherwise.
     let code: string | null = null;
-    const stored = p.current.referral_code;
+    const stored = (p.current ?? NO_VALUES).referral_code;
     if (typeof stored === 'string') {
       const n = normalizeCode(stored);
       if (codeOwner.get(n) === p.id) code = n;

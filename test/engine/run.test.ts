@@ -197,6 +197,26 @@ describe('runEngine', () => {
     expect(rep.asksScheduled).toBe(r.tasks.filter((t) => t.kind === 'ask').length);
   });
 
+  it('accepts hand-built records without current values', () => {
+    const bare = {
+      id: 'h1',
+      kind: 'contact',
+      isCustomer: true,
+      nps: 10,
+      lastPurchaseAt: ago(1),
+    } as unknown as Person;
+    const deal = { id: 'hd', personIds: ['h1'], isWon: true } as unknown as GeneratedAccount['deals'][number];
+    const r = runEngine(
+      { people: [bare], companies: [], deals: [deal], tickets: [], owners: [] },
+      { now: NOW, linkTemplate: LINK, random: seededRandom(2) },
+    );
+    // Ready, so asked at once: the plan is the post-ask state (cool-down started).
+    expect(r.tasks.map((t) => t.kind)).toEqual(['ask']);
+    expect(r.personPlans[0]?.changes.referral_last_asked_at).toEqual(new Date(NOW));
+    expect(isValidCode(r.personPlans[0]?.changes.referral_code as string)).toBe(true);
+    expect(r.dealPlans[0]?.changes).toEqual({});
+  });
+
   it('streams plans to onPlan without retaining them', () => {
     const account = small(7);
     const seen: string[] = [];
