@@ -156,7 +156,9 @@ async function toRecords(s: Stream, raw: readonly unknown[], fromCsv: boolean): 
 
 function restSoql(s: Stream, from: CursorPoint, ordered: boolean): string {
   return (
-    `SELECT ${s.fields.join(', ')} FROM ${s.object} WHERE ${cursorWhere(from, s.ceiling)}` +
+    // REST reads up to now (a change made a second ago syncs in this run); the safety margin
+    // bounds the saved bookmark instead (see `capped`), so the next run re-reads that window.
+    `SELECT ${s.fields.join(', ')} FROM ${s.object} WHERE ${cursorWhere(from, null)}` +
     (ordered ? ' ORDER BY SystemModstamp ASC, Id ASC' : '')
   );
 }
@@ -214,7 +216,7 @@ async function* restPhase(
     const goBulk =
       first && more && allowBulk && page.totalSize > s.pc.settings.bulkQueryThreshold && bulkSupported(s);
     if (!more) {
-      yield { records, cursor: cursorJson({ v: 1, t: from.t, id: from.id }) };
+      yield { records, cursor: cursorJson(capped(from, s.ceiling)) };
       return;
     }
     if (goBulk) {
@@ -231,6 +233,15 @@ async function* restPhase(
     first = false;
     page = await nextRestPage(s, next);
   }
+}
+
+/**
+ * The bookmark never passes run start minus the safety margin: records committed late with an
+ * earlier SystemModstamp (long transactions, airbyte#27146) are re-read by the next run.
+ */
+function capped(from: CursorPoint, ceiling: string): { v: 1; t: string | null; id: string | null } {
+  if (from.t === null || Date.parse(from.t) <= Date.parse(ceiling)) return { v: 1, t: from.t, id: from.id };
+  return { v: 1, t: new Date(Date.parse(ceiling) - 1).toISOString(), id: null };
 }
 
 function bulkSupported(s: Stream): boolean {

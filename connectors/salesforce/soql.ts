@@ -46,7 +46,7 @@ export interface CursorPoint {
  */
 export function cursorWhere(
   from: CursorPoint,
-  ceiling: string,
+  ceiling: string | null,
   stamp = 'SystemModstamp',
   idColumn = 'Id',
 ): string {
@@ -61,8 +61,9 @@ export function cursorWhere(
         : `${stamp} >= ${t} AND (${stamp} > ${t} OR ${idColumn} > ${soqlString(from.id)})`,
     );
   }
-  parts.push(`${stamp} <= ${soqlDateTime(ceiling)}`);
-  return parts.join(' AND ');
+  if (ceiling !== null) parts.push(`${stamp} <= ${soqlDateTime(ceiling)}`);
+  // An unbounded first run still needs a WHERE-less-looking clause to stay valid SOQL.
+  return parts.length === 0 ? `${stamp} != null` : parts.join(' AND ');
 }
 
 /** Compare two cursor points: by instant, then by Id (Salesforce orders Ids as strings). */

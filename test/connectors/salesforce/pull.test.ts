@@ -55,7 +55,8 @@ describe('Salesforce pull', () => {
     const pages = await collect(connector, 'Contact', options());
     scope.done();
     expect(seen[0]).toBe(
-      `SELECT Id, SystemModstamp, IsDeleted, Email FROM Contact WHERE SystemModstamp <= ${CEILING} ORDER BY SystemModstamp ASC, Id ASC`,
+      // Read up to now: the safety margin caps the saved bookmark, not the read.
+      `SELECT Id, SystemModstamp, IsDeleted, Email FROM Contact WHERE SystemModstamp != null ORDER BY SystemModstamp ASC, Id ASC`,
     );
     expect(pages.map((p) => p.records.map((r) => r.id))).toEqual([[c1.Id, c2.Id], [c3.Id]]);
     expect(pages[0]?.cursor).toMatchObject({
@@ -87,11 +88,27 @@ describe('Salesforce pull', () => {
     const pages = await collect(connector, 'Contact', options({ cursor }));
     scope.done();
     expect(soql).toContain(
-      `WHERE SystemModstamp >= 2026-11-20T10:00:00Z AND (SystemModstamp > 2026-11-20T10:00:00Z OR Id > '${c1.Id}') AND SystemModstamp <= ${CEILING}`,
+      `WHERE SystemModstamp >= 2026-11-20T10:00:00Z AND (SystemModstamp > 2026-11-20T10:00:00Z OR Id > '${c1.Id}') ORDER BY`,
     );
     // Nothing new: the cursor stays where it was.
     expect(pages).toHaveLength(1);
     expect(pages[0]?.cursor).toEqual(cursor);
+  });
+
+  it('reads a change made after the ceiling but never bookmarks past the ceiling', async () => {
+    const { connector } = harness();
+    const fresh = { ...c3, SystemModstamp: '2026-11-23T08:59:30.000+0000', IsDeleted: false };
+    const scope = sfApi()
+      .get(/queryAll\?q=/)
+      .reply(200, queryPage([fresh]));
+    const pages = await collect(
+      connector,
+      'Contact',
+      options({ cursor: { v: 1, t: '2026-11-20T10:00:00.000Z', id: c1.Id } }),
+    );
+    scope.done();
+    expect(pages[0]?.records.map((r) => r.id)).toEqual([fresh.Id]);
+    expect(pages.at(-1)?.cursor).toEqual({ v: 1, t: '2026-11-23T08:57:59.999Z', id: null });
   });
 
   it('continues an interrupted stream from the saved query locator', async () => {
