@@ -181,10 +181,11 @@ describe('Salesforce connector end to end (jsforce ↔ sandbox)', () => {
       owned: true,
       type: 'boolean',
     });
+    // The picklist values are the engine's tag values (what the pipeline writes).
     expect(described.find((f) => f.name === 'Referral_Tags__c')?.options).toEqual([
-      'Segment A',
-      'Segment B',
-      'VIP',
+      'segment-a',
+      'segment-b',
+      'vip',
     ]);
 
     // Remove the assignment: the fields vanish for the API user again...
