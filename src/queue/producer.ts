@@ -138,7 +138,7 @@ export class BullQueueProducer implements QueueProducer {
     if (!COALESCED_KINDS.has(kind)) throw new Error(`kind ${kind} is not coalesced`);
 
     const marker = this.pendingKey(kind, tenantId);
-    for (let attempt = 0; attempt < 3; attempt += 1) {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
       const id = newJobId(kind, tenantId);
       const claimed = await this.queues.redis.set(marker, id, 'PX', this.pendingTtlMs, 'NX');
       if (claimed === 'OK') {
@@ -176,7 +176,7 @@ export class BullQueueProducer implements QueueProducer {
         return { jobId: id, coalesced: false };
       }
     }
-    // Three races in a row: add without coalescing (a duplicate run is harmless, a lost one is not).
+    // Five races in a row: add without coalescing (a duplicate run is harmless, a lost one is not).
     const id = newJobId(kind, tenantId);
     await queue.add(payload, { ...this.jobOptions, jobId: id, delay });
     return { jobId: id, coalesced: false };

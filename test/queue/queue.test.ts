@@ -69,6 +69,7 @@ describe('enqueue', () => {
     const started: string[] = [];
     await worker({
       kinds: ['incremental'],
+      lockRetryDelayMs: 200,
       handlers: uniformHandlers(async (tenantId, ctx) => {
         started.push(`${tenantId}:${ctx.jobId}`);
         if (tenantId === 't1') await gate;

@@ -42,9 +42,11 @@ const ROUTES: Route[] = [
 ];
 
 function call(session: typeof a, tenantId: string, route: Route, csrf: string | null = session.csrf) {
-  let req = request(h.app)
-    [route.method](`/api/tenants/${tenantId}${route.path}`)
-    .set('Cookie', cookieHeader(session.cookies));
+  const agent = request(h.app);
+  let req = agent[route.method](`/api/tenants/${tenantId}${route.path}`).set(
+    'Cookie',
+    cookieHeader(session.cookies),
+  );
   if (csrf !== null) req = req.set('X-CSRF-Token', csrf);
   return route.body === undefined ? req : req.send(route.body);
 }
@@ -69,9 +71,8 @@ describe('tenant isolation', () => {
 
   it('requires a session', async () => {
     for (const route of ROUTES) {
-      const res = await request(h.app)
-        [route.method](`/api/tenants/${a.tenantId}${route.path}`)
-        .send(route.body);
+      const agent = request(h.app);
+      const res = await agent[route.method](`/api/tenants/${a.tenantId}${route.path}`).send(route.body);
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('ERR_SESSION_REQUIRED');
     }
