@@ -323,15 +323,21 @@ export function attributeReferral(referred: Person, ctx: AttributionContext): At
   } else if (capture?.howHeard !== undefined) {
     const tokens = nameTokens(capture.howHeard);
     if (tokens.length > 0) {
+      // Score first, then rule out self-referral only for the ones good enough (cheaper: the
+      // self check compares emails and ids, and most candidates score far below the minimum).
+      const good: { r: ReferrerRef; s: number }[] = [];
+      for (const r of directory.byName(tokens)) {
+        const s = nameSimilarity(tokens, r.name);
+        if (s >= rules.attribution.fuzzyMinScore) good.push({ r, s });
+      }
+      good.sort((a, b) => b.s - a.s || (a.r.id < b.r.id ? -1 : a.r.id > b.r.id ? 1 : 0));
       let best: ReferrerRef | undefined;
       let bestScore = 0;
-      for (const r of directory.byName(tokens)) {
-        if (selfReferral(referred, r, rules) !== null) continue;
-        const s = nameSimilarity(tokens, r.name);
-        if (s > bestScore || (s === bestScore && best !== undefined && r.id < best.id)) {
-          best = r;
-          bestScore = s;
-        }
+      for (const g of good) {
+        if (selfReferral(referred, g.r, rules) !== null) continue;
+        best = g.r;
+        bestScore = g.s;
+        break;
       }
       if (best !== undefined && bestScore >= rules.attribution.fuzzyMinScore) {
         review = {

@@ -108,6 +108,12 @@ describe('attribution: match order', () => {
     expect(d.confidence).toBeLessThan(1);
   });
 
+  it('naming oneself in the free text is not a review', () => {
+    const d = attributeReferral(referred({ howHeard: 'Jane Doe' }, { id: 'r-jane' }), ctx());
+    expect(d.status).toBe('none');
+    expect(d.referrer).toBeUndefined();
+  });
+
   it('a text naming nobody is no referral', () => {
     const d = attributeReferral(referred({ howHeard: 'Google search' }), ctx());
     expect(d).toMatchObject({ status: 'none', reason: 'no_match' });
