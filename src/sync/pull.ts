@@ -117,10 +117,15 @@ export async function absorbPage(
   if (gone.length > 0) {
     // Deleted, archived or merged away: it leaves the cache; a merge survivor arrives as its own
     // record (HubSpot lists the merged ids on it) and keeps the referral history written on it.
-    counts.deleted += gone.length;
-    await markDirty();
-    await snapshots.delete(tenantId, object, gone);
-    await store.deleteRecordStates(tenantId, object, gone);
+    // Only a record we had counts as a change: lists re-send archived rows (inactive owners) on
+    // every run, and those must not force a recompute each time.
+    const known = [...(await snapshots.get(tenantId, object, gone)).keys()];
+    counts.deleted += known.length;
+    if (known.length > 0) {
+      await markDirty();
+      await snapshots.delete(tenantId, object, known);
+      await store.deleteRecordStates(tenantId, object, known);
+    }
   }
   if (live.length === 0) return changed;
   const ids = live.map((r) => r.id);

@@ -57,8 +57,8 @@ export interface SyncOptions {
   objects?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (progress: SyncProgress) => void;
-  /** Test hook: called between phases (crash injection). */
-  checkpoint?: (stage: 'pulled' | 'computed' | 'pushed' | 'tasks') => void | Promise<void>;
+  /** Test hook: called between phases (crash injection): pulled → computed → tasks → pushed. */
+  checkpoint?: (stage: 'pulled' | 'computed' | 'tasks' | 'pushed') => void | Promise<void>;
 }
 
 export interface PlanPreview {
@@ -181,14 +181,16 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
       await options.checkpoint?.('computed');
 
       if (!dryRun) {
-        // ---- push, then tasks, then checkpoint
+        // ---- tasks, then record writes, then checkpoint. Tasks go first: they are idempotent by
+        // key (ledger + connector), while the record writes mark people as asked — writes first and
+        // a crash in between would leave people "asked" (cool-down started) with no ask task.
+        progress({ phase: 'tasks', done: 0, total: plan.tasks.length });
+        await pushTasks(deps, plan.tasks, push, options.signal);
+        await options.checkpoint?.('tasks');
         progress({ phase: 'push', done: 0, total: plan.writes.length });
         await pushWrites(deps, plan.writes, push, options.signal);
         progress({ phase: 'push', done: plan.writes.length, total: plan.writes.length });
         await options.checkpoint?.('pushed');
-        progress({ phase: 'tasks', done: 0, total: plan.tasks.length });
-        await pushTasks(deps, plan.tasks, push, options.signal);
-        await options.checkpoint?.('tasks');
         // Codes issued and asks scheduled in this plan are now in the CRM (or will be re-planned
         // identically next run if their record failed: the code stream replays from here).
         await saveCodePosition(store, tenantId, plan.codePosition);

@@ -76,12 +76,6 @@ describe('pipeline end to end on the sandbox Salesforce', () => {
     const dry = await runSync(await runtime(), { mode: 'full', dryRun: true });
     expect(dry.plan?.records).toBeGreaterThan(0);
     const real = await runSync(await runtime(), { mode: 'incremental' });
-    console.log(
-      'SFDBG',
-      JSON.stringify(real.pulled),
-      JSON.stringify(real.push),
-      JSON.stringify(real.report?.headline ?? Object.keys(real.report ?? {})),
-    );
     expect(real.push.recordsFailed).toBe(0);
     expect(real.push.recordsWritten).toBe(dry.plan?.records);
     expect(real.push.tasksCreated).toBe(dry.plan?.tasks);
