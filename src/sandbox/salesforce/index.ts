@@ -149,12 +149,16 @@ export function createSalesforceSandbox(options: SalesforceSandboxOptions = {}):
       return faultMiddleware(req, res, next);
     next();
   });
-  app.use(oauthRouter(ctx));
-  app.use(metadataRouter(ctx));
   const rest = restRouter(ctx, cursors);
   registerBulk2(rest, ctx, bulkJobs);
   rest.use((_req: Request, res: Response) => notFound(res));
+  // Dispatch on the prefix first so a data call does not walk the OAuth and SOAP routers.
+  const oauth = oauthRouter(ctx);
+  const soap = metadataRouter(ctx);
   app.use('/services/data', rest);
+  app.use((req, res, next) =>
+    req.path.startsWith('/services/Soap/') ? soap(req, res, next) : oauth(req, res, next),
+  );
   app.use((_req: Request, res: Response) => notFound(res));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof SoqlError) return sendError(res, 400, err.errorCode, err.message);
@@ -290,6 +294,7 @@ export function createSalesforceSandbox(options: SalesforceSandboxOptions = {}):
         LastModifiedDate: stamp,
       } satisfies Rec);
       leads.reindex(before, lead);
+      leads.trackStamp(lead);
       state.writes.push({
         seq: state.writes.length + 1,
         at: stamp,

@@ -97,6 +97,7 @@ export function loadSeed(state: SalesforceState, seed: SeedAccount): SeedIdMap {
     rec.OwnerId = owner(p.ownerId);
     return rec;
   };
+  const companyNames = new Map(seed.companies.map((c) => [c.id, c.name]));
   const leads: SeedPerson[] = [];
   for (const p of seed.people) {
     if (p.kind === 'lead') {
@@ -128,8 +129,7 @@ export function loadSeed(state: SalesforceState, seed: SeedAccount): SeedIdMap {
   }
   for (const p of leads) {
     const rec = personRecord(p, fields.Lead, 'Lead');
-    const companyName =
-      p.companyId === undefined ? undefined : seed.companies.find((c) => c.id === p.companyId)?.name;
+    const companyName = p.companyId === undefined ? undefined : companyNames.get(p.companyId);
     rec.Company = companyName ?? p.email?.split('@')[1] ?? '[not provided]';
     const convertedContact =
       p.convertedContactId === undefined ? undefined : ids.people.get(p.convertedContactId);

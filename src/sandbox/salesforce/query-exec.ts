@@ -9,7 +9,7 @@ import type { FieldDef } from './schema.js';
 import { parseSoql, SoqlError, soqlErrorMessage } from './soql.js';
 import type { Cond, FieldRef, Literal, SoqlQuery } from './soql.js';
 import type { SalesforceState } from './state.js';
-import type { SObjectTable } from './table.js';
+import type { SObjectTable, StampEntry } from './table.js';
 import { formatDateTime } from './wire.js';
 import type { Rec, Value } from './wire.js';
 
@@ -372,26 +372,80 @@ function topK(rows: Iterable<Rec>, k: number, cmp: (a: Rec, b: Rec) => number): 
   return best;
 }
 
+/**
+ * Lowest SystemModstamp (stored text) a row can have to satisfy the WHERE clause, when the clause
+ * implies one (`SystemModstamp > t`, `>= t`, `= t`, through AND and OR): lets the indexed path
+ * start with a binary search instead of scanning from the oldest row.
+ */
+function stampLowerBound(cond: Cond | undefined): string | undefined {
+  if (cond === undefined) return undefined;
+  switch (cond.kind) {
+    case 'cmp': {
+      const onStamp = cond.field.path.length === 1 && cond.field.text.toLowerCase() === 'systemmodstamp';
+      if (!onStamp || cond.value.t !== 'datetime' || !['>', '>=', '='].includes(cond.op)) return undefined;
+      return formatDateTime(cond.value.v);
+    }
+    case 'and': {
+      const bounds = cond.items.map(stampLowerBound).filter((b): b is string => b !== undefined);
+      return bounds.length === 0 ? undefined : bounds.reduce((a, b) => (a > b ? a : b));
+    }
+    case 'or': {
+      const bounds = cond.items.map(stampLowerBound);
+      if (bounds.some((b) => b === undefined)) return undefined;
+      return (bounds as string[]).reduce((a, b) => (a < b ? a : b));
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** ORDER BY SystemModstamp [ASC] [, Id [ASC]]: the order the table's stamp index keeps. */
+function ordersByStamp(query: SoqlQuery): boolean {
+  const [first, second, ...rest] = query.orderBy;
+  if (first === undefined || rest.length > 0) return false;
+  const is = (o: typeof first, name: string): boolean =>
+    !o.desc && o.field.path.length === 1 && o.field.text.toLowerCase() === name;
+  return is(first, 'systemmodstamp') && (second === undefined || is(second, 'id'));
+}
+
 /** Run a query: `scanAll` (queryAll) includes soft-deleted rows, as SF's queryAll does. */
 export function runQuery(state: SalesforceState, soql: string, scanAll: boolean): QueryResult {
   const c = compileQuery(state, soql);
   const { where, order, query } = c;
-  const matches: Rec[] = [];
-  const wantsAll =
-    order === undefined || query.limit === undefined || query.limit + (query.offset ?? 0) > 5000;
-  const filtered = function* (): Generator<Rec> {
-    for (const rec of c.table.records.values()) {
-      if (!scanAll && rec.IsDeleted === true) continue;
-      if (where(rec)) yield rec;
-    }
-  };
+  const wanted = query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0);
   let rows: Rec[];
-  if (order !== undefined && !wantsAll && query.limit !== undefined) {
-    rows = topK(filtered(), query.limit + (query.offset ?? 0), order);
+  if (ordersByStamp(query)) {
+    // Indexed path: walk the (SystemModstamp, Id) order from the WHERE's lower bound; stop at LIMIT.
+    const entries = c.table.orderedByStamp();
+    const bound = stampLowerBound(query.where);
+    let lo = 0;
+    if (bound !== undefined) {
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((entries[mid]?.stamp ?? '') < bound) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    rows = [];
+    for (let i = lo; i < entries.length && rows.length < wanted; i++) {
+      const rec = (entries[i] as StampEntry).rec;
+      if (!scanAll && rec.IsDeleted === true) continue;
+      if (where(rec)) rows.push(rec);
+    }
   } else {
-    for (const r of filtered()) matches.push(r);
-    if (order !== undefined) matches.sort(order);
-    rows = matches;
+    const filtered = function* (): Generator<Rec> {
+      for (const rec of c.table.records.values()) {
+        if (!scanAll && rec.IsDeleted === true) continue;
+        if (where(rec)) yield rec;
+      }
+    };
+    if (order !== undefined && wanted <= 5000) {
+      rows = topK(filtered(), wanted, order);
+    } else {
+      rows = [...filtered()];
+      if (order !== undefined) rows.sort(order);
+    }
   }
   const start = query.offset ?? 0;
   const end = query.limit === undefined ? undefined : start + query.limit;

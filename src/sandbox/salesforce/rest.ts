@@ -18,6 +18,7 @@ import { runQuery } from './query-exec.js';
 import type { Column } from './query-exec.js';
 import { saveMany, upsertItem } from './save.js';
 import type { SaveItem, SaveResult } from './save.js';
+import type { FieldDef } from './schema.js';
 import type { SObjectTable } from './table.js';
 import { sendError } from './wire.js';
 import type { SaveError } from './wire.js';
@@ -54,13 +55,29 @@ function batchSizeOf(req: Request): number {
   return Math.min(2000, Math.max(200, Number(m[1])));
 }
 
+const columnCache = new WeakMap<FieldDef[], Column[]>();
+
+function plainColumn(f: FieldDef): Column {
+  const name = f.name;
+  return { path: [name], name, field: f, get: (rec) => rec[name] ?? null };
+}
+
+/** Columns for a record GET: every readable field (cached per FLS state) or the named ones. */
 function columnsFor(
   ctx: SandboxContext,
   table: SObjectTable,
   names: string[] | undefined,
 ): Column[] | SaveError {
-  const fields = [...table.fields.values()].filter((f) => ctx.state.canRead(table, f));
-  const chosen = names === undefined ? fields : names.map((n) => table.field(n));
+  if (names === undefined) {
+    const readable = ctx.state.readableFields(table);
+    let cols = columnCache.get(readable);
+    if (cols === undefined) {
+      cols = readable.map(plainColumn);
+      columnCache.set(readable, cols);
+    }
+    return cols;
+  }
+  const chosen = names.map((n) => table.field(n));
   const cols: Column[] = [];
   for (let i = 0; i < chosen.length; i++) {
     const f = chosen[i];
@@ -71,8 +88,7 @@ function columnsFor(
         fields: [],
       };
     }
-    const name = f.name;
-    cols.push({ path: [name], name, field: f, get: (rec) => rec[name] ?? null });
+    cols.push(plainColumn(f));
   }
   return cols;
 }

@@ -147,6 +147,7 @@ export class SalesforceState {
   }
 
   reset(): void {
+    this.schemaVersion++;
     this.tables.clear();
     for (const def of standardObjects()) this.tables.set(def.name.toLowerCase(), new SObjectTable(def));
     Object.assign(this.counters, zeroCounters());
@@ -168,7 +169,19 @@ export class SalesforceState {
   }
 
   table(name: string): SObjectTable | undefined {
-    return this.tables.get(name.toLowerCase());
+    return this.tables.get(name) ?? this.tables.get(name.toLowerCase());
+  }
+
+  /** Fields the API user can read, in schema order (cached until grants or fields change). */
+  readableFields(table: SObjectTable): FieldDef[] {
+    const version = this.schemaVersion + table.fieldsVersion * 1_000_000;
+    if (table.readableCache?.version !== version) {
+      table.readableCache = {
+        version,
+        fields: [...table.fields.values()].filter((f) => this.canRead(table, f)),
+      };
+    }
+    return table.readableCache.fields;
   }
 
   newId(prefix: string): string {
@@ -185,7 +198,11 @@ export class SalesforceState {
   }
 
   /** Recompute the API user's grants from assigned permission sets (after any FLS change). */
+  /** Bumped whenever what the API user can see may change (grants, fields): invalidates caches. */
+  schemaVersion = 0;
+
   recomputeGrants(): void {
+    this.schemaVersion++;
     this.readableGrants.clear();
     this.editableGrants.clear();
     const assignments = this.table('PermissionSetAssignment');
@@ -218,6 +235,7 @@ export class SalesforceState {
     this.derive(table, rec, undefined, at ?? this.now().getTime());
     table.records.set(newId, rec);
     table.reindex(undefined, rec);
+    table.trackStamp(rec);
     return newId;
   }
 
@@ -478,6 +496,7 @@ export class SalesforceState {
       this.derive(table, rec, undefined, at);
       table.records.set(id, rec);
       table.reindex(undefined, rec);
+      table.trackStamp(rec);
       this.log(table.name, id, 'create', opts.via, stamp, p.values);
       if (table.name === 'PermissionSetAssignment') this.recomputeGrants();
       return id;
@@ -491,6 +510,7 @@ export class SalesforceState {
     rec.SystemModstamp = stamp;
     this.derive(table, rec, before, at);
     table.reindex(before, rec);
+    table.trackStamp(rec);
     this.log(table.name, p.id, 'update', opts.via, stamp, p.values);
     return p.id;
   }
@@ -511,6 +531,7 @@ export class SalesforceState {
     rec.SystemModstamp = stamp;
     rec.LastModifiedDate = stamp;
     table.reindex(before, rec);
+    table.trackStamp(rec);
     this.log(table.name, rec.Id as string, 'delete', via, stamp, {});
     if (table.name === 'PermissionSetAssignment') this.recomputeGrants();
     return undefined;

@@ -31,8 +31,15 @@ export function sendError(
   res.status(status).json([body]);
 }
 
+let lastMs = NaN;
+let lastText = '';
+/** REST datetime text; the last value is reused (one transaction stamps many records). */
 export function formatDateTime(ms: number): string {
-  return new Date(ms).toISOString().replace('Z', '+0000');
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastText = new Date(ms).toISOString().replace('Z', '+0000');
+  }
+  return lastText;
 }
 
 /** Parse any ISO-8601 datetime SF accepts (Z, ±hh:mm, ±hhmm, optional millis) → epoch ms. */

@@ -90,6 +90,55 @@ describe('Salesforce sandbox: query / queryMore through jsforce', () => {
     expect(ties.length).toBeGreaterThan(1);
   });
 
+  it('keeps the (SystemModstamp, Id) order exact through interleaved updates, deletes and tied stamps', async () => {
+    let now = Date.parse('2026-11-01T00:00:00Z');
+    h = await startHarness({ now: () => new Date(now) });
+    const ids: string[] = [];
+    for (let i = 0; i < 120; i++) ids.push(h.sandbox.createRecord('Contact', { LastName: `L${i}` }));
+    const conn = h.conn;
+    const check = async (): Promise<void> => {
+      const all = (
+        await conn.query<Row>('SELECT Id, SystemModstamp FROM Contact ORDER BY Id', {
+          autoFetch: true,
+        } as never)
+      ).records;
+      const expected = [...all].sort((a, b) =>
+        a.SystemModstamp === b.SystemModstamp
+          ? a.Id < b.Id
+            ? -1
+            : 1
+          : a.SystemModstamp < b.SystemModstamp
+            ? -1
+            : 1,
+      );
+      const pivot = expected[40] as Row;
+      const t = pivot.SystemModstamp.replace('+0000', 'Z');
+      const page = await conn.query<Row>(
+        `SELECT Id FROM Contact WHERE SystemModstamp > ${t} OR (SystemModstamp = ${t} AND Id > '${pivot.Id}') ORDER BY SystemModstamp, Id LIMIT 25`,
+      );
+      expect(page.records.map((r) => r.Id)).toEqual(expected.slice(41, 66).map((r) => r.Id));
+      const full = await conn.query<Row>('SELECT Id FROM Contact ORDER BY SystemModstamp');
+      expect(full.records.map((r) => r.Id)).toEqual(expected.map((r) => r.Id));
+    };
+    await check();
+    // Updates in reverse id order within one call share a stamp: the appended tail is out of order.
+    now += 5;
+    await conn.sobject('Contact').update(
+      ids
+        .slice(10, 60)
+        .reverse()
+        .map((Id) => ({ Id, Title: 'a' })),
+    );
+    h.sandbox.deleteRecord('Contact', ids[70] ?? '');
+    await check();
+    // A clock step backwards (another app server) makes a stamp older than the newest ones.
+    now -= 3;
+    h.sandbox.simulateUserEdit('Contact', ids[5] ?? '', { Title: 'b' });
+    now += 10;
+    await conn.sobject('Contact').update(ids.slice(0, 30).map((Id) => ({ Id, Title: 'c' })));
+    await check();
+  });
+
   it('filters with IN, LIKE, NULL, !=, date literals and relationship fields', async () => {
     h = await startHarness({ now: () => new Date('2026-11-02T12:00:00Z') });
     const ids = h.sandbox.loadSeed(smallSeed());
