@@ -177,6 +177,32 @@ const LAST = [
   "O'Brien",
   'Murphy',
 ];
+const SURNAME_ENDINGS = [
+  '',
+  '',
+  '',
+  '',
+  '',
+  '',
+  'son',
+  'er',
+  'ley',
+  'ton',
+  'field',
+  'man',
+  'ford',
+  'wood',
+  'ski',
+  'berg',
+  'stein',
+  'hart',
+  'well',
+  'by',
+  'more',
+  'ridge',
+];
+/** Every base × ending, built once: people share these strings. */
+const SURNAMES = LAST.flatMap((l) => SURNAME_ENDINGS.map((e) => l + e));
 const PUBLIC_DOMAINS = ['gmail.com', 'outlook.com', 'yahoo.com', 'icloud.com', 'hotmail.com'];
 const STAGES_OPEN = [
   'appointmentscheduled',
@@ -236,7 +262,13 @@ export function generateAccount(options: GenerateOptions): GeneratedAccount {
   const isAdvocate = (i: number): boolean =>
     (isCustomer(i) || isEmployee(i)) && unit(seed, i, 3) < advocateShare;
   const firstOf = (i: number): string => FIRST[Math.floor(unit(seed, i, 4) * FIRST.length)]!;
-  const lastOf = (i: number): string => LAST[Math.floor(unit(seed, i, 5) * LAST.length)]!;
+  // Base surnames × endings: ~1,000 distinct surnames with a heavy head, closer to a real account
+  // than 66 names shared by 15,000 people each (which also made every name lookup return hundreds).
+  const lastOf = (i: number): string =>
+    SURNAMES[
+      Math.floor(unit(seed, i, 5) * LAST.length) * SURNAME_ENDINGS.length +
+        Math.floor(unit(seed, i, 10) * SURNAME_ENDINGS.length)
+    ]!;
   const companyOf = (i: number): number | undefined =>
     unit(seed, i, 6) < 0.8 ? Math.floor(unit(seed, i, 7) * nCompanies) : undefined;
   const emailOf = (i: number): string => {

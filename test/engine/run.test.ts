@@ -76,7 +76,7 @@ describe('runEngine', () => {
         expect(keys(second)).toEqual(keys(first));
         expect(second.tasks.filter((t) => t.kind === 'ask')).toEqual([]);
       }),
-      { numRuns: 8 },
+      { numRuns: 50 },
     );
   });
 
