@@ -189,14 +189,12 @@ describe('OAuth', () => {
   });
 
   it('maps invalid_grant on refresh to ERR_AUTH_REVOKED', async () => {
-    const scope = nock(BASE)
-      .post('/oauth/v1/token')
-      .reply(400, {
-        status: 'BAD_REFRESH_TOKEN',
-        message: 'missing or invalid refresh token',
-        error: 'invalid_grant',
-        error_description: 'refresh token is invalid, expired or revoked',
-      });
+    const scope = nock(BASE).post('/oauth/v1/token').reply(400, {
+      status: 'BAD_REFRESH_TOKEN',
+      message: 'missing or invalid refresh token',
+      error: 'invalid_grant',
+      error_description: 'refresh token is invalid, expired or revoked',
+    });
     await expect(def.refresh({ accessToken: 'a', refreshToken: 'r', accountId: '1' })).rejects.toMatchObject({
       code: 'ERR_AUTH_REVOKED',
     });

@@ -1,0 +1,284 @@
+/**
+ * The HubSpot connector end to end, through the real @hubspot/api-client, against the sandbox
+ * HubSpot on port 0: OAuth install, provisioning twice, full pull of a seeded portal, incremental
+ * pull after edits (incl. > 10,000 changes with the 10,000-result search cap), push with injected
+ * per-record failures, tasks exactly once across a simulated crash and 5xx on create.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  ConnectorContext,
+  CrmRecord,
+  JsonValue,
+  OwnedFieldDefinition,
+  PullPage,
+  TaskWrite,
+  TokenProvider,
+  TokenSet,
+} from '../../connectors/contract.js';
+import { hubspotDefinition } from '../../connectors/hubspot/index.js';
+import type { HubSpotDefinition } from '../../connectors/hubspot/index.js';
+import { OWNED_FIELDS } from '../../src/engine/model.js';
+import type { OwnedKind } from '../../src/engine/model.js';
+import { createHubSpotSandbox } from '../../src/sandbox/hubspot/index.js';
+import type { HubSpotSandbox, ListeningSandbox } from '../../src/sandbox/hubspot/index.js';
+import { generateSeedAccount } from '../../src/sandbox/seed/generate.js';
+import { MemoryRateLimiter, newMemoryLimiterState } from '../../src/store/rate-limiter.js';
+import { loadMapping } from '../../src/sync/mapping.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+class SimpleTokens implements TokenProvider {
+  refreshes = 0;
+  constructor(
+    public set: TokenSet,
+    private readonly def: HubSpotDefinition,
+  ) {}
+  current(): Promise<TokenSet> {
+    return Promise.resolve(this.set);
+  }
+  async refreshAfterRejection(stale: TokenSet): Promise<TokenSet> {
+    if (stale.accessToken !== this.set.accessToken) return this.set;
+    this.refreshes++;
+    this.set = await this.def.refresh(this.set);
+    return this.set;
+  }
+}
+
+function ownedFields(): OwnedFieldDefinition[] {
+  const mapping = loadMapping('hubspot');
+  const out: OwnedFieldDefinition[] = [];
+  for (const [object, om] of Object.entries(mapping.objects)) {
+    const types = OWNED_FIELDS[om.kind as OwnedKind] as
+      Record<string, OwnedFieldDefinition['type']> | undefined;
+    for (const [id, f] of Object.entries(om.owned)) {
+      const type = types?.[id];
+      if (type === undefined) continue;
+      out.push({
+        object,
+        name: f.name,
+        label: f.label,
+        type,
+        ...(f.options === undefined ? {} : { options: f.options }),
+        ...(f.unique === undefined ? {} : { unique: f.unique }),
+      });
+    }
+  }
+  return out;
+}
+
+function mappedFields(object: string): { fields: string[]; links: string[] } {
+  const om = loadMapping('hubspot').objects[object];
+  const fields = new Set<string>();
+  for (const src of Object.values(om?.inputs ?? {})) {
+    if (typeof src === 'string') fields.add(src);
+    else if ('field' in src) {
+      fields.add(src.field);
+      if ('currencyField' in src && src.currencyField !== undefined) fields.add(src.currencyField);
+    }
+  }
+  for (const f of Object.values(om?.owned ?? {})) fields.add(f.name);
+  return { fields: [...fields], links: om?.links ?? [] };
+}
+
+async function pullAll(
+  connector: {
+    pull(
+      o: string,
+      opts: Parameters<ReturnType<HubSpotDefinition['create']>['pull']>[1],
+    ): AsyncIterable<PullPage>;
+  },
+  object: string,
+  mode: 'full' | 'incremental',
+  cursor: JsonValue | null,
+  runStartedAt: Date,
+): Promise<{ records: CrmRecord[]; cursor: JsonValue | null }> {
+  const { fields, links } = mappedFields(object);
+  const records: CrmRecord[] = [];
+  let last: JsonValue | null = cursor;
+  for await (const page of connector.pull(object, { fields, links, mode, cursor, runStartedAt })) {
+    records.push(...page.records);
+    last = page.cursor;
+  }
+  return { records, cursor: last };
+}
+
+describe('HubSpot connector against the sandbox', () => {
+  let sandbox: HubSpotSandbox;
+  let server: ListeningSandbox;
+  let def: HubSpotDefinition;
+  let tokens: SimpleTokens;
+  let ctx: ConnectorContext;
+
+  beforeAll(async () => {
+    sandbox = createHubSpotSandbox();
+    server = await sandbox.listen(0);
+    def = hubspotDefinition({
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+      apiBaseUrl: server.url,
+      authorizeUrl: `${server.url}/oauth/authorize`,
+    });
+    sandbox.loadSeed(generateSeedAccount({ seed: 11, contacts: 1500 }), { portalId: 777 });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('installs through OAuth: authorize redirect, code exchange, portal id from introspection', async () => {
+    const redirectUri = 'http://localhost:3000/oauth/hubspot/callback';
+    const authorize = def.authorizeUrl({ state: 'st-1', redirectUri });
+    const res = await fetch(authorize, { redirect: 'manual' });
+    const location = new URL(res.headers.get('location') ?? '');
+    expect(location.searchParams.get('state')).toBe('st-1');
+    const set = await def.exchangeCode({ code: location.searchParams.get('code') ?? '', redirectUri });
+    expect(set.accountId).toBe('777');
+    expect(Date.parse(set.expiresAt ?? '')).toBeGreaterThan(Date.now());
+    tokens = new SimpleTokens(set, def);
+    ctx = {
+      tenantId: 'e2e',
+      tokens,
+      limiter: new MemoryRateLimiter(newMemoryLimiterState(), def.rateLimits('oauth')),
+      logger: quiet,
+      now: () => new Date(),
+      baseUrl: server.url,
+    };
+  });
+
+  it('provisions every owned property once; a second run writes nothing', async () => {
+    const connector = def.create(ctx);
+    const first = await connector.provision(ownedFields());
+    expect(first.conflicts).toEqual([]);
+    expect(first.created.length + first.unchanged.length).toBe(ownedFields().length);
+    expect(sandbox.getValue).toBeTypeOf('function');
+    const second = def.create(ctx);
+    const report = await second.provision(ownedFields());
+    expect(report.writeCalls).toBe(0);
+    expect(second.counts.write).toBe(0);
+    expect(report.unchanged.length).toBe(ownedFields().length);
+  });
+
+  let contactsCursor: JsonValue | null = null;
+
+  it('pulls the seeded portal in full under the real rate limits, with links and no unhandled 429', async () => {
+    const connector = def.create(ctx);
+    const started = new Date();
+    const { records, cursor } = await pullAll(connector, 'contacts', 'full', null, started);
+    contactsCursor = cursor;
+    const live = [...sandbox.state.objects.contacts.records.values()].filter((r) => !r.archived);
+    expect(new Set(records.filter((r) => !r.deleted).map((r) => r.id)).size).toBe(live.length);
+    expect(records.some((r) => (r.links.companies ?? []).length > 0)).toBe(true);
+    expect(records.some((r) => (r.links.deals ?? []).length > 0)).toBe(true);
+    expect(connector.counts.unhandled429).toBe(0);
+    // ≤ 100 per list call, associations once per ≤ 1,000 records and link type.
+    expect(connector.counts.read).toBeLessThanOrEqual(Math.ceil(live.length / 100) + 2);
+    expect(connector.counts.associations).toBeLessThanOrEqual(2 * Math.ceil(live.length / 1000));
+
+    const deals = await pullAll(connector, 'deals', 'full', null, started);
+    const won = deals.records.filter((r) => r.fields['pipeline_stage.is_won'] === 'true');
+    expect(won.length).toBeGreaterThan(0);
+    expect(won.every((r) => r.fields.dealstage === 'closedwon')).toBe(true);
+    const tickets = await pullAll(connector, 'tickets', 'full', null, started);
+    expect(tickets.records.some((r) => r.fields['pipeline_stage.is_closed'] === 'false')).toBe(true);
+    const owners = await pullAll(connector, 'owners', 'full', null, started);
+    expect(owners.records.length).toBeGreaterThan(0);
+  });
+
+  it('pulls only what changed since the bookmark', async () => {
+    const ids = [...sandbox.state.objects.contacts.records.keys()].slice(0, 5).map(String);
+    for (const id of ids) sandbox.simulateUserEdit('contacts', id, { nps_score: '10' });
+    const connector = def.create(ctx);
+    const { records } = await pullAll(
+      connector,
+      'contacts',
+      'incremental',
+      contactsCursor,
+      new Date(Date.now() + 180_000),
+    );
+    const changed = new Set(records.map((r) => r.id));
+    for (const id of ids) expect(changed.has(id)).toBe(true);
+    expect(records.find((r) => r.id === ids[0])?.fields.nps_score).toBe('10');
+    expect(records.length).toBeLessThan(200); // not a re-read of the portal
+  });
+
+  it('pushes updates in batches; injected per-record failures are reported, the rest is written', async () => {
+    const connector = def.create(ctx);
+    const ids = [...sandbox.state.objects.contacts.records.keys()].slice(0, 250).map(String);
+    sandbox.faults.configure({ seed: 3, recordFailureRate: 0.1, pathPattern: 'batch/update' });
+    const out = await connector.pushUpdates(
+      ids.map((id) => ({
+        object: 'contacts',
+        id,
+        fields: { referral_ready: 'true', referral_readiness_score: '88' },
+      })),
+    );
+    sandbox.faults.reset();
+    const failed = out.filter((o) => !o.ok);
+    expect(out).toHaveLength(250);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(connector.counts.write).toBeLessThanOrEqual(3 + 2); // 3 batches (+ transient retries)
+    for (const o of out.filter((x) => x.ok))
+      expect(sandbox.getValue('contacts', o.id, 'referral_ready')).toBe('true');
+    for (const o of failed) expect(sandbox.getValue('contacts', o.id, 'referral_ready')).not.toBe('true');
+    const retry = await connector.pushUpdates(
+      failed.map((o) => ({
+        object: 'contacts',
+        id: o.id,
+        fields: { referral_ready: 'true', referral_readiness_score: '88' },
+      })),
+    );
+    expect(retry.every((o) => o.ok)).toBe(true);
+    for (const id of ids) expect(sandbox.getValue('contacts', id, 'referral_ready')).toBe('true');
+  });
+
+  it('creates tasks exactly once across 5xx on create, a crash before the checkpoint and a re-sync', async () => {
+    const contacts = [...sandbox.state.objects.contacts.records.keys()].slice(0, 120).map(String);
+    const tasks: TaskWrite[] = contacts.map((id, i) => ({
+      key: `ask:${id}:2026-11`,
+      kind: 'ask',
+      subject: 'Ask for a referral',
+      body: `Contact ${id} is ready (${i}).`,
+      dueAt: new Date('2026-11-30T09:00:00Z'),
+      priority: 'normal',
+      person: { object: 'contacts', id },
+    }));
+    const before = sandbox.state.tasks.length;
+    sandbox.faults.configure({ seed: 5, serverErrorRate: 0.5, pathPattern: 'tasks/batch/create' });
+    const first = await def.create(ctx).pushTasks(tasks);
+    sandbox.faults.reset();
+    const okFirst = first.filter((o) => o.ok).length;
+    // Crash: nothing was marked done; the next run resends every key as pending.
+    const again = await def.create(ctx).pushTasks(tasks.map((t) => ({ ...t, pendingSince: new Date() })));
+    expect(again.every((o) => o.ok)).toBe(true);
+    expect(again.filter((o) => o.ok && !o.created).length).toBeGreaterThanOrEqual(okFirst);
+    const created = sandbox.state.tasks.slice(before);
+    expect(created).toHaveLength(120);
+    expect(new Set(created.map((t) => t.properties.hs_task_body)).size).toBe(120);
+  });
+
+  it('reads > 10,000 changes through search with the 10,000-result cap without skipping one', async () => {
+    sandbox.loadSeed(generateSeedAccount({ seed: 12, contacts: 10_700 }), { portalId: 777 });
+    sandbox.setLimits({ enabled: false });
+    const all = [...sandbox.state.objects.contacts.records.keys()].map(String);
+    expect(all.length).toBeGreaterThan(10_000);
+    for (const id of all) sandbox.simulateUserEdit('contacts', id, { csat_score: '5' });
+    const fast: ConnectorContext = {
+      ...ctx,
+      limiter: new MemoryRateLimiter(newMemoryLimiterState(), [
+        { bucket: 'default', limit: 10_000, windowMs: 1000 },
+      ]),
+    };
+    const connector = def.create(fast);
+    const bookmark = Date.now() - 3_600_000;
+    const { records } = await pullAll(
+      connector,
+      'contacts',
+      'incremental',
+      { v: 1, phase: 'idle', bookmark },
+      new Date(Date.now() + 180_000),
+    );
+    const seen = new Set(records.map((r) => r.id));
+    expect(all.filter((id) => !seen.has(id))).toEqual([]);
+    expect(connector.counts.search).toBeLessThan(Math.ceil(all.length / 200) * 1.3 + 5);
+  });
+});
