@@ -311,9 +311,12 @@ export function followUpTaskKey(referredId: string, referrerId: string): string 
 export function thankTaskKey(referrerId: string, dealId: string): string {
   return `thank:${referrerId}:${dealId}`;
 }
-/** One review per referred person and suggested referrer. */
-export function reviewTaskKey(referredId: string, referrerId: string): string {
-  return `review:${referredId}:${referrerId}`;
+/**
+ * One review per referred person (the occasion is their capture): the suggested referrer may
+ * improve as more people get codes, but the rep gets one review task, not one per suggestion.
+ */
+export function reviewTaskKey(referredId: string): string {
+  return `review:${referredId}`;
 }
 /** One reward task per reward ordinal (`s3` = third success, `m10` = 10-referral milestone). */
 export function rewardTaskKey(referrerId: string, rewardKey: string): string {

@@ -28,7 +28,7 @@ import { CodeIssuer, codeProblem, normalizeCode, referralLink } from './codes.js
 import type { PartnerRollup, ReferralRecord, ReferrerRollup } from './credit.js';
 import { creditDeal, emptyPartnerRollup, rollupReferrer } from './credit.js';
 import { partnerIds, referrerRefOf } from './directory.js';
-import { nameIndexKeys, nameQueryKeys, nameTokens } from './names.js';
+import { nameIndexKeys, nameQueryKeys } from './names.js';
 import type { Company, Deal, Owner, Person, Ticket } from './model.js';
 import type { DealAttribution, EngineTask, RecordPlan } from './plan.js';
 import {
@@ -135,21 +135,6 @@ const NO_TICKETS: readonly Ticket[] = [];
  * The whole account's referrer directory. Holds people, not `ReferrerRef`s: refs are built only
  * for the few people actually looked up (half a million eager refs cost ~100 MB at 1M people).
  */
-/**
- * Cheap pre-filter before tokenising a name: could this first or last name be one of the tokens of
- * the captured free texts? (Lower-cased ASCII compare; anything else goes to the full check.)
- */
-function mayBeWanted(name: string | undefined, tokens: ReadonlySet<string>): boolean {
-  if (name === undefined) return false;
-  const lower = name.toLowerCase();
-  if (tokens.has(lower)) return true;
-  for (let i = 0; i < lower.length; i++) {
-    const c = lower.charCodeAt(i);
-    if (c < 97 || c > 122) return true; // accents, spaces, hyphens: let nameIndexKeys decide
-  }
-  return false;
-}
-
 class AccountDirectory implements ReferrerDirectory {
   private readonly codes = new Map<string, Person>();
   private readonly emails = new Map<string, Person>();
@@ -160,11 +145,7 @@ class AccountDirectory implements ReferrerDirectory {
 
   addCode(code: string, p: Person): void {
     this.codes.set(code, p);
-  }
-  /** Index a possible referrer under its name keys, if any of them is wanted. */
-  addName(p: Person, wantedKeys: ReadonlySet<string>): void {
     for (const key of nameIndexKeys(personName(p))) {
-      if (!wantedKeys.has(key)) continue;
       const list = this.names.get(key);
       if (list === undefined) this.names.set(key, [p]);
       else list.push(p);
@@ -275,12 +256,10 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
   const codeOwner = new Map<string, string>();
   // Pass 1: stats, stored codes (the whole code space, for uniqueness), and the people carrying a
-  // referral capture or an earlier attribution, with the emails, ids and names they point to.
+  // referral capture or an earlier attribution, with the emails and ids they point to.
   const captured: Person[] = [];
   const wantedReferrers = new Set<string>();
   const wantedEmails = new Set<string>();
-  const wantedNameKeys = new Set<string>();
-  const wantedNameTokens = new Set<string>();
   for (const p of snapshot.people) {
     histogram.addPerson(p);
     const cur = p.current ?? NO_VALUES;
@@ -300,33 +279,26 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       captured.push(p);
       const email = lowerTrim(p.capture?.referrerEmail);
       if (email !== undefined) wantedEmails.add(email);
-      const tokens = nameTokens(p.capture?.howHeard);
-      for (const t of tokens) wantedNameTokens.add(t);
-      for (const k of nameQueryKeys(tokens)) wantedNameKeys.add(k);
     }
   }
-  // Pass 2 (only when needed): index just the possible referrers those captures name — by email,
-  // id or free-text name — not every person of the account (half a million Map entries at 1M
-  // people, for a few thousand lookups). Possible referrers: customers, employees, code holders,
-  // partners' people; the same set on every run, so a name review does not change with new codes.
+  // Pass 2 (only when needed): index just the people those captures name, not every email of the
+  // account (half a million Map entries at 1M people, for a few thousand lookups).
   const byId = new Map<string, Person>();
-  if (wantedEmails.size > 0 || wantedReferrers.size > 0 || wantedNameKeys.size > 0) {
+  if (wantedEmails.size > 0 || wantedReferrers.size > 0) {
     for (const p of snapshot.people) {
       if (wantedReferrers.has(p.id)) byId.set(p.id, p);
-      const email = wantedEmails.size === 0 ? undefined : lowerTrim(p.email);
-      const emailWanted = email !== undefined && wantedEmails.has(email);
-      const nameWanted =
-        wantedNameTokens.size > 0 &&
-        (mayBeWanted(p.firstName, wantedNameTokens) || mayBeWanted(p.lastName, wantedNameTokens));
-      if (!emailWanted && !nameWanted) continue;
-      const possibleReferrer =
+      if (p.email === undefined || wantedEmails.size === 0) continue;
+      const email = lowerTrim(p.email);
+      if (email === undefined || !wantedEmails.has(email)) continue;
+      // Possible referrers by email: customers, employees, code holders, partners' people.
+      if (
+        codeOwner.get(normalizeCode(String((p.current ?? NO_VALUES).referral_code ?? ''))) === p.id ||
         p.isCustomer === true ||
         p.isEmployee === true ||
-        (p.companyId !== undefined && partners.has(p.companyId)) ||
-        codeOwner.get(normalizeCode(String((p.current ?? NO_VALUES).referral_code ?? ''))) === p.id;
-      if (!possibleReferrer) continue;
-      if (emailWanted) directory.addEmail(email, p);
-      if (nameWanted) directory.addName(p, wantedNameKeys);
+        (p.companyId !== undefined && partners.has(p.companyId))
+      ) {
+        directory.addEmail(email, p);
+      }
     }
   }
   for (const c of snapshot.clicks ?? []) directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
@@ -418,7 +390,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       tasks.push(
         buildTask(
           'review',
-          reviewTaskKey(p.id, d.referrer.id),
+          reviewTaskKey(p.id),
           rules.tasks.review,
           { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, reasons: d.text },
           now,

@@ -176,7 +176,8 @@ describe('task keys and templates', () => {
       followUpTaskKey('p1', 'r2'),
       thankTaskKey('r1', 'd1'),
       thankTaskKey('r1', 'd2'),
-      reviewTaskKey('p1', 'r1'),
+      reviewTaskKey('p1'),
+      reviewTaskKey('p2'),
       rewardTaskKey('r1', 's1'),
       rewardTaskKey('r1', 'm3'),
     ];
