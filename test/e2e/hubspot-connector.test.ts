@@ -4,6 +4,8 @@
  * pull after edits (incl. > 10,000 changes with the 10,000-result search cap), push with injected
  * per-record failures, tasks exactly once across a simulated crash and 5xx on create.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   ConnectorContext,
@@ -254,6 +256,56 @@ describe('HubSpot connector against the sandbox', () => {
     const created = sandbox.state.tasks.slice(before);
     expect(created).toHaveLength(120);
     expect(new Set(created.map((t) => t.properties.hs_task_body)).size).toBe(120);
+  });
+
+  it('refreshes once when the access token expires mid-run and carries on', async () => {
+    const connector = def.create(ctx);
+    sandbox.expireAccessTokens();
+    const { records } = await pullAll(connector, 'companies', 'full', null, new Date());
+    expect(records.length).toBeGreaterThan(0);
+    expect(connector.counts.refreshes).toBe(1);
+    expect(tokens.refreshes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('verifies and parses the webhooks the portal sends when a contact changes', async () => {
+    const received: { url: string; headers: Record<string, string | string[] | undefined>; body: Buffer }[] =
+      [];
+    const hook = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const target = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/webhooks/hubspot?tenant=e2e`;
+    sandbox.setWebhookTarget(target, sandbox.clientSecret);
+    const id = String([...sandbox.state.objects.contacts.records.keys()][0]);
+    sandbox.simulateUserEdit('contacts', id, { nps_score: '3' });
+    await sandbox.flushWebhooks();
+    sandbox.setWebhookTarget(undefined);
+    await new Promise<void>((r) => hook.close(() => r()));
+    expect(received.length).toBeGreaterThan(0);
+    const events = received.flatMap((r) => {
+      const request = { method: 'POST', url: target, headers: r.headers, rawBody: r.body };
+      def.verifyWebhook?.(request, new Date());
+      expect(() =>
+        def.verifyWebhook?.({ ...request, rawBody: Buffer.from(`${r.body.toString()} `) }, new Date()),
+      ).toThrow(expect.objectContaining({ code: 'ERR_WEBHOOK_SIGNATURE' }));
+      const parsed = def.parseWebhook?.(JSON.parse(r.body.toString()) as unknown);
+      expect(parsed?.rejected).toEqual([]);
+      return parsed?.events ?? [];
+    });
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        accountId: '777',
+        object: 'contacts',
+        kind: 'changed',
+        ids: [id],
+        field: 'nps_score',
+      }),
+    );
   });
 
   it('reads > 10,000 changes through search with the 10,000-result cap without skipping one', async () => {
