@@ -63,7 +63,7 @@ function plainColumn(f: FieldDef): Column {
 }
 
 /** Columns for a record GET: every readable field (cached per FLS state) or the named ones. */
-function columnsFor(
+export function columnsFor(
   ctx: SandboxContext,
   table: SObjectTable,
   names: string[] | undefined,
@@ -91,6 +91,20 @@ function columnsFor(
     cols.push(plainColumn(f));
   }
   return cols;
+}
+
+/** GET /limits body (SF resources_limits): DailyApiRequests and the Bulk allocations. */
+export function limitsBody(ctx: SandboxContext): Record<string, { Max: number; Remaining: number }> {
+  const { state } = ctx;
+  state.counters.limits++;
+  const max = ctx.config.dailyApiLimit;
+  return {
+    DailyApiRequests: { Max: max, Remaining: Math.max(0, max - state.usage.used()) },
+    DailyBulkApiBatches: { Max: 15000, Remaining: 15000 - state.counters.bulkIngestJobs },
+    DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 - state.counters.bulkQueryJobs },
+    DailyBulkV2QueryFileStorageMB: { Max: 1048576, Remaining: 1048576 },
+    DataStorageMB: { Max: 1024, Remaining: 1024 },
+  };
 }
 
 export function restRouter(ctx: SandboxContext, cursors: CursorStore): Router {
@@ -145,15 +159,7 @@ export function restRouter(ctx: SandboxContext, cursors: CursorStore): Router {
   router.get('/:version/queryAll/:locator', queryMore);
 
   router.get('/:version/limits', (req, res) => {
-    state.counters.limits++;
-    const max = ctx.config.dailyApiLimit;
-    res.json({
-      DailyApiRequests: { Max: max, Remaining: Math.max(0, max - state.usage.used()) },
-      DailyBulkApiBatches: { Max: 15000, Remaining: 15000 - state.counters.bulkIngestJobs },
-      DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 - state.counters.bulkQueryJobs },
-      DailyBulkV2QueryFileStorageMB: { Max: 1048576, Remaining: 1048576 },
-      DataStorageMB: { Max: 1024, Remaining: 1024 },
-    });
+    res.json(limitsBody(ctx));
   });
 
   // --- sObject describe and records ----------------------------------------------------------
