@@ -40,6 +40,13 @@
  * - Faults: src/sandbox/common/faults.ts with Salesforce bodies (403 REQUEST_LIMIT_EXCEEDED
  *   ConcurrentPerOrgLongTxn for "rate limited", 500 UNKNOWN_EXCEPTION / 503 SERVER_UNAVAILABLE);
  *   per-record UNABLE_TO_LOCK_ROW in collections and bulk ingest. → gateway.ts, save.ts
+ * - Throughput: listen() serves GET record and /limits on node:http directly when no fault plan
+ *   is active (same answers as the express routes, tested). → fast-path.ts
+ * jsforce 3.10 behaviours the connector must know (seen against this sandbox, from its source):
+ * jsforce retries GET/PUT/HEAD/OPTIONS/DELETE on 420/429/5xx up to 5 times with 0.5–8 s backoff
+ * [JSF request.js]; bulk2.query() breaks on results of more than one page ("write after end",
+ * jsforce issues #1546/#1693) — page `…/results?locator=` yourself; SaveError is typed
+ * `errorCode` but the wire field is `statusCode`.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
