@@ -9,7 +9,6 @@
 import type { RecordError, RecordUpdate, WireValue, WriteOutcome } from '../contract.js';
 import { chunk } from '../shared/batch.js';
 import type { AppError } from '../../src/errors.js';
-import { isAppError } from '../../src/errors.js';
 import {
   ERR_AUTH_REVOKED,
   ERR_HUBSPOT_DAILY_LIMIT,
@@ -118,32 +117,24 @@ export async function pushUpdates(
   updates: readonly RecordUpdate[],
   signal?: AbortSignal,
 ): Promise<WriteOutcome[]> {
-  const out: WriteOutcome[] = [];
-  const byObject = new Map<string, RecordUpdate[]>();
+  const byObject = new Map<string, Map<string, RecordUpdate>>();
   for (const u of updates) {
-    if (Object.keys(u.fields).length === 0) {
-      out.push({ object: u.object, id: u.id, ok: true });
-      continue;
-    }
-    const list = byObject.get(u.object) ?? [];
-    list.push(u);
-    byObject.set(u.object, list);
+    if (Object.keys(u.fields).length === 0) continue;
+    // One input per id per call (HubSpot rejects duplicate ids in a batch): merge their fields.
+    const merged = byObject.get(u.object) ?? new Map<string, RecordUpdate>();
+    const prev = merged.get(u.id);
+    merged.set(u.id, prev === undefined ? u : { ...prev, fields: { ...prev.fields, ...u.fields } });
+    byObject.set(u.object, merged);
   }
-  for (const [object, list] of byObject) {
-    // One input per id per call: HubSpot rejects duplicate ids in a batch; merge their fields.
-    const merged = new Map<string, RecordUpdate>();
-    for (const u of list) {
-      const prev = merged.get(u.id);
-      merged.set(u.id, prev === undefined ? u : { ...prev, fields: { ...prev.fields, ...u.fields } });
-    }
+  const outcomes = new Map<string, WriteOutcome>();
+  for (const [object, merged] of byObject) {
     for (const batch of chunk([...merged.values()], facts.batch.maxInputs)) {
-      try {
-        out.push(...(await updateBatch(http, object, batch, signal)));
-      } catch (error) {
-        if (isAppError(error) && mustStop(error)) throw error;
-        throw error;
-      }
+      for (const o of await updateBatch(http, object, batch, signal))
+        outcomes.set(`${o.object}\u0000${o.id}`, o);
     }
   }
-  return out;
+  // One outcome per input, as the contract asks (an input with nothing to write is a success).
+  return updates.map(
+    (u) => outcomes.get(`${u.object}\u0000${u.id}`) ?? { object: u.object, id: u.id, ok: true as const },
+  );
 }

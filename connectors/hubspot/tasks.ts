@@ -21,7 +21,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordError, TaskOutcome, TaskWrite } from '../contract.js';
 import { chunk } from '../shared/batch.js';
-import type { AppError } from '../../src/errors.js';
 import { recordErrorOf, toAppError } from './errors.js';
 import { associationTypeId } from './facts.js';
 import type { HubSpotFacts } from './facts.js';
@@ -210,12 +209,7 @@ export async function pushTasks(
 
   const toCreate = [...unique.values()].filter((t) => !outcomes.has(t.key));
   for (const batch of chunk(toCreate, deps.facts.batch.maxInputs)) {
-    let results: Map<string, CreateResult>;
-    try {
-      results = await createBatch(deps, batch, signal);
-    } catch (error) {
-      throw error as AppError;
-    }
+    const results = await createBatch(deps, batch, signal);
     const ambiguous = batch.filter((t) => {
       const r = results.get(t.key);
       return r !== undefined && !r.ok && r.ambiguous;
