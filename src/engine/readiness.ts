@@ -582,7 +582,12 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
       until = Math.max(until, oldestInYear + YEAR_MS);
     }
     eligibleToAskAt = until;
-    if (coolEnd > now) {
+    // Within the ask's own window the person stays ready (no new ask: eligibleToAskAt is later);
+    // the vetoes apply from its end, an instant the service re-evaluates at.
+    const vetoFrom = lastAskedAt! + rules.asks.askWindowHours * 3_600_000;
+    const inAskWindow = now < vetoFrom;
+    if (inAskWindow && (coolEnd > now || inYear >= rules.asks.maxPerYear)) changeAt(vetoFrom);
+    if (coolEnd > now && !inAskWindow) {
       addExclusion(
         excludedBy,
         reasons,
@@ -591,7 +596,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
       );
       changeAt(coolEnd);
     }
-    if (inYear >= rules.asks.maxPerYear) {
+    if (inYear >= rules.asks.maxPerYear && !inAskWindow) {
       addExclusion(
         excludedBy,
         reasons,

@@ -253,6 +253,17 @@ export const RulesSchema = z
     asks: z
       .strictObject({
         coolDownDays: Days.default(90),
+        /**
+         * Hours after an ask during which the person stays ready: the ask's own occasion. The
+         * readiness flag that automations fire on ("ready became true → send the invitation") is
+         * written with the ask, and the cool-down veto takes over when this window ends.
+         */
+        askWindowHours: z
+          .number()
+          .int()
+          .min(0)
+          .max(24 * 14)
+          .default(24),
         maxPerYear: z.number().int().min(1).max(52).default(2),
         perOwnerDailyCap: z.number().int().min(0).max(10_000).default(20),
       })

@@ -210,6 +210,19 @@ describe('ask cool-down and yearly cap', () => {
     expect(after.ready).toBe(true);
   });
 
+  it('stays ready during the ask window (automations fire on the flag), vetoes from its end', () => {
+    const justAsked = new Date(NOW - 3_600_000);
+    const e = evalWith({ ...promoter, asks: [justAsked] });
+    expect(e.ready).toBe(true);
+    expect(e.excludedBy).toEqual([]);
+    // No second ask: eligible only after the cool-down; the flag changes when the window ends.
+    expect(e.eligibleToAskAt).toBe(justAsked.getTime() + 90 * DAY_MS);
+    expect(e.nextChangeAt).toBe(justAsked.getTime() + 24 * 3_600_000);
+    const later = evalWith({ ...promoter, asks: [justAsked] }, { now: justAsked.getTime() + 24 * 3_600_000 });
+    expect(later.ready).toBe(false);
+    expect(later.excludedBy).toEqual(['cool_down']);
+  });
+
   it('caps asks per rolling year', () => {
     const r = rules({ asks: { maxPerYear: 2, coolDownDays: 30 } });
     const e = evalWith({ ...promoter, asks: [ago(200), ago(100)] }, { rules: r });

@@ -43,7 +43,7 @@ describe('rules', () => {
       pilot: { mode: 'share', share: 0.2 },
     });
     expect(r.threshold).toBe(70);
-    expect(r.asks).toEqual({ coolDownDays: 90, maxPerYear: 2, perOwnerDailyCap: 5 });
+    expect(r.asks).toEqual({ coolDownDays: 90, askWindowHours: 24, maxPerYear: 2, perOwnerDailyCap: 5 });
     expect(r.pilot).toMatchObject({ mode: 'share', share: 0.2 });
     expect(r.criteria).toEqual(DEFAULT_RULES.criteria);
   });
