@@ -1,9 +1,10 @@
 /**
  * Pull: full backfill with the list endpoint, incremental with search.
  *
- * Full: `GET /crm/v3/objects/{type}` 100 per page with only the mapped properties, then the
- * `archived=true` pages (emitted as `deleted`). Associations are read with v4 batch calls for up to
- * 1,000 ids at once, so when links are asked for, up to 10 list pages are gathered per yielded page.
+ * Full: `GET /crm/v3/objects/{type}` 100 per page with only the mapped properties and the linked
+ * objects as `associations=` (one call reads 100 records and their links), then the
+ * `archived=true` pages (emitted as `deleted`). A record whose inline association list is paged
+ * is completed with a v4 batch read (≤ 1,000 ids per call) for the page, never per record.
  *
  * Incremental: search on `hs_lastmodifieddate` ascending, keyset-paged, never with `after` offsets:
  *  - an `after` offset into a result set that shifts (a record read early is modified again and
@@ -87,8 +88,10 @@ async function* pullFull(
 ): AsyncGenerator<PullPage> {
   const props = propertiesToRead(object, options.fields, deps.facts);
   const pageSize = deps.facts.batch.listPageSize;
-  const pagesPerYield =
-    options.links.length > 0 ? Math.max(1, Math.floor(deps.facts.batch.associationReadInputs / pageSize)) : 1;
+  // Associations come inline with each list page (`associations=`): one call per 100 records
+  // reads records and links; v4 batch reads complete only records with paged association lists.
+  const inlineLinks = options.links.length > 0 ? [...options.links] : undefined;
+  const pagesPerYield = 1;
   let state = start;
   for (;;) {
     const buffer: HubSpotObject[] = [];
@@ -106,7 +109,7 @@ async function* pullFull(
             after ?? undefined,
             props,
             undefined,
-            undefined,
+            archived ? undefined : inlineLinks,
             archived,
             o,
           ),
@@ -125,6 +128,7 @@ async function* pullFull(
       options.links,
       archived,
       options.signal,
+      true,
     );
     if (after !== null) {
       state = { ...state, after };

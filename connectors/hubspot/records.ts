@@ -55,11 +55,31 @@ export async function toRecords(
   links: readonly string[],
   archived: boolean,
   signal?: AbortSignal,
+  inline = false,
 ): Promise<CrmRecord[]> {
   const ids = objects.map((o) => o.id);
   const linkMaps = new Map<string, Map<string, string[]>>();
   if (!archived && ids.length > 0) {
-    for (const to of links) linkMaps.set(to, await readLinks(deps.http, deps.facts, object, to, ids, signal));
+    for (const to of links) {
+      if (!inline) {
+        linkMaps.set(to, await readLinks(deps.http, deps.facts, object, to, ids, signal));
+        continue;
+      }
+      // Inline associations of the list read; only records whose list is paged (more than one
+      // answer holds) are completed with a v4 batch read.
+      const map = new Map<string, string[]>();
+      const incomplete: string[] = [];
+      for (const o of objects) {
+        const block = o.associations?.[to];
+        map.set(o.id, [...new Set((block?.results ?? []).map((a) => a.id))]);
+        if (block?.paging?.next?.after !== undefined) incomplete.push(o.id);
+      }
+      if (incomplete.length > 0) {
+        for (const [id, more] of await readLinks(deps.http, deps.facts, object, to, incomplete, signal))
+          map.set(id, [...new Set([...(map.get(id) ?? []), ...more])]);
+      }
+      linkMaps.set(to, map);
+    }
   }
   const wantsDerived = fields.some((f) => DERIVED_FIELDS.includes(f));
   const stages = wantsDerived ? await deps.pipelines.stages(object, signal) : null;

@@ -9,16 +9,6 @@ import { ERR_HUBSPOT_PAYLOAD } from './errors.js';
 
 const Instant = z.union([z.date(), z.string().min(1)]);
 
-export const ObjectSchema = z.looseObject({
-  id: z.string().min(1),
-  properties: z.record(z.string(), z.string().nullable().optional()),
-  createdAt: Instant.optional(),
-  updatedAt: Instant.optional(),
-  archived: z.boolean().optional(),
-  archivedAt: Instant.optional().nullable(),
-});
-export type HubSpotObject = z.infer<typeof ObjectSchema>;
-
 const Paging = z
   .looseObject({
     next: z
@@ -28,6 +18,24 @@ const Paging = z
   })
   .optional()
   .nullable();
+
+export const ObjectSchema = z.looseObject({
+  id: z.string().min(1),
+  properties: z.record(z.string(), z.string().nullable().optional()),
+  createdAt: Instant.optional(),
+  updatedAt: Instant.optional(),
+  archived: z.boolean().optional(),
+  archivedAt: Instant.optional().nullable(),
+  /** Inline associations of a list read (`?associations=companies`), possibly paged. */
+  associations: z
+    .record(
+      z.string(),
+      z.looseObject({ results: z.array(z.looseObject({ id: z.string() })), paging: Paging }).optional(),
+    )
+    .optional()
+    .nullable(),
+});
+export type HubSpotObject = z.infer<typeof ObjectSchema>;
 
 export const ListPageSchema = z.looseObject({ results: z.array(ObjectSchema), paging: Paging });
 export const SearchPageSchema = z.looseObject({

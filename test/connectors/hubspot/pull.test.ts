@@ -9,29 +9,53 @@ afterEach(() => nock.cleanAll());
 const T = new Date('2026-11-23T10:00:00Z');
 
 describe('full pull', () => {
-  it('pages the list endpoint to its end, reads links in one v4 batch call, emits archived and merged ids as deleted', async () => {
+  it('pages the list endpoint to its end with inline links, completes paged links with one v4 batch call, emits archived and merged ids as deleted', async () => {
     const h = harness();
     const scope = nock(BASE)
       .get('/crm/v3/objects/contacts')
-      .query((q) => q.archived === 'false' && q.after === undefined && q.limit === '100')
+      .query(
+        (q) =>
+          q.archived === 'false' &&
+          q.after === undefined &&
+          q.limit === '100' &&
+          q.associations === 'companies',
+      )
       .reply(200, {
-        results: [obj('1', 1000, { email: 'a@x.io', hs_merged_object_ids: '50;51' }), obj('2', 2000)],
+        results: [
+          {
+            ...obj('1', 1000, { email: 'a@x.io', hs_merged_object_ids: '50;51' }),
+            associations: {
+              companies: {
+                results: [{ id: '900', type: 'contact_to_company' }],
+                paging: { next: { after: 'x1' } },
+              },
+            },
+          },
+          obj('2', 2000),
+        ],
         paging: { next: { after: '2' } },
       })
       .get('/crm/v3/objects/contacts')
       .query((q) => q.archived === 'false' && q.after === '2')
-      .reply(200, { results: [obj('3', 3000)] })
-      .post('/crm/v4/associations/contacts/companies/batch/read', {
-        inputs: [{ id: '1' }, { id: '2' }, { id: '3' }],
+      .reply(200, {
+        results: [
+          {
+            ...obj('3', 3000),
+            associations: { companies: { results: [{ id: '901', type: 'contact_to_company' }] } },
+          },
+        ],
       })
+      .post('/crm/v4/associations/contacts/companies/batch/read', { inputs: [{ id: '1' }] })
       .reply(200, {
         status: 'COMPLETE',
         results: [
           {
             from: { id: '1' },
-            to: [{ toObjectId: 900, associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 279 }] }],
+            to: [
+              { toObjectId: 900, associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 279 }] },
+              { toObjectId: '905', associationTypes: [] },
+            ],
           },
-          { from: { id: '3' }, to: [{ toObjectId: '901', associationTypes: [] }] },
         ],
       })
       .get('/crm/v3/objects/contacts')
@@ -50,7 +74,7 @@ describe('full pull', () => {
     const records = pages.flatMap((p) => p.records);
     expect(records.find((r) => r.id === '1')).toMatchObject({
       fields: { email: 'a@x.io' },
-      links: { companies: ['900'] },
+      links: { companies: ['900', '905'] },
       deleted: false,
     });
     expect(records.find((r) => r.id === '2')?.links).toEqual({ companies: [] });
@@ -61,6 +85,7 @@ describe('full pull', () => {
     ]);
     expect(records.find((r) => r.id === '9')?.deleted).toBe(true);
     expect(h.connector.counts.associations).toBe(1);
+    expect(h.connector.counts.read).toBe(3);
     expect(pages.at(-1)?.cursor).toEqual({ v: 1, phase: 'idle', bookmark: T.getTime() - 120_000 });
   });
 
