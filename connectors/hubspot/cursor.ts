@@ -21,6 +21,11 @@ export const CursorSchema = z.discriminatedUnion('phase', [
     archived: z.boolean(),
     after: z.string().nullable(),
     bookmark: Ms,
+    /**
+     * First backfill of this stream (no cursor before): archived records are skipped — nothing of
+     * theirs was ever read, so there is nothing to retire — saving one listing call per object.
+     */
+    first: z.boolean().optional(),
   }),
   z.strictObject({
     v: z.literal(1),

@@ -61,7 +61,9 @@ export async function* pullObject(
     const start: PullCursor & { phase: 'full' } =
       cursor?.phase === 'full'
         ? cursor
-        : { v: 1, phase: 'full', archived: false, after: null, bookmark: upper };
+        : cursor === null
+          ? { v: 1, phase: 'full', archived: false, after: null, bookmark: upper, first: true }
+          : { v: 1, phase: 'full', archived: false, after: null, bookmark: upper };
     yield* pullFull(deps, object, options, start);
     return;
   }
@@ -133,7 +135,7 @@ async function* pullFull(
     if (after !== null) {
       state = { ...state, after };
       yield { records, cursor: cursorJson(state) };
-    } else if (!archived) {
+    } else if (!archived && state.first !== true) {
       state = { ...state, archived: true, after: null };
       yield { records, cursor: cursorJson(state) };
     } else {

@@ -331,6 +331,8 @@ describe('HubSpot connector against the sandbox', () => {
     );
     const seen = new Set(records.map((r) => r.id));
     expect(all.filter((id) => !seen.has(id))).toEqual([]);
-    expect(connector.counts.search).toBeLessThan(Math.ceil(all.length / 200) * 1.3 + 5);
+    // 200 per page, plus the tie pages of records edited in the same millisecond and the closing
+    // empty page (reads are unbounded above since a fresh edit must sync in the same run).
+    expect(connector.counts.search).toBeLessThan(Math.ceil(all.length / 200) * 1.3 + 6);
   });
 });

@@ -10,6 +10,9 @@ const pullOpts = {
   runStartedAt: new Date('2026-11-23T10:00:00Z'),
 };
 
+/** A full re-sync (a cursor exists): the list pass is followed by the archived pass. */
+const resyncOpts = { ...pullOpts, cursor: { v: 1, phase: 'idle', bookmark: 0 } };
+
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 
@@ -42,7 +45,7 @@ describe('HubSpot HTTP layer', () => {
       .get('/crm/v3/objects/contacts')
       .query((q) => q.archived === 'true')
       .reply(200, { results: [] });
-    const pages = await collect(h.connector.pull('contacts', pullOpts));
+    const pages = await collect(h.connector.pull('contacts', resyncOpts));
     scope.done();
     expect(pages.flatMap((p) => p.records).map((r) => r.id)).toEqual(['1']);
     expect(h.sleeps[0]).toBeGreaterThanOrEqual(3000);
@@ -96,7 +99,7 @@ describe('HubSpot HTTP layer', () => {
       .query((q) => q.archived === 'true')
       .matchHeader('authorization', 'Bearer tok-2')
       .reply(200, { results: [] });
-    await collect(h.connector.pull('contacts', pullOpts));
+    await collect(h.connector.pull('contacts', resyncOpts));
     scope.done();
     expect(h.tokens.refreshed).toBe(1);
   });
@@ -108,7 +111,7 @@ describe('HubSpot HTTP layer', () => {
       .query(true)
       .times(2)
       .reply(401, { status: 'error', category: 'INVALID_AUTHENTICATION' });
-    await expect(collect(h.connector.pull('contacts', pullOpts))).rejects.toMatchObject({
+    await expect(collect(h.connector.pull('contacts', resyncOpts))).rejects.toMatchObject({
       code: 'ERR_HUBSPOT_UNAUTHORIZED',
     });
     scope.done();
@@ -121,7 +124,7 @@ describe('HubSpot HTTP layer', () => {
       .get('/crm/v3/objects/contacts')
       .query(true)
       .reply(401, { status: 'error', category: 'EXPIRED_AUTHENTICATION' });
-    await expect(collect(h.connector.pull('contacts', pullOpts))).rejects.toMatchObject({
+    await expect(collect(h.connector.pull('contacts', resyncOpts))).rejects.toMatchObject({
       code: 'ERR_AUTH_REVOKED',
     });
     scope.done();
@@ -133,7 +136,7 @@ describe('HubSpot HTTP layer', () => {
       .get('/crm/v3/objects/contacts')
       .query(true)
       .reply(429, { status: 'error', message: 'You have reached your daily limit.', policyName: 'DAILY' });
-    await expect(collect(h.connector.pull('contacts', pullOpts))).rejects.toMatchObject({
+    await expect(collect(h.connector.pull('contacts', resyncOpts))).rejects.toMatchObject({
       code: 'ERR_HUBSPOT_DAILY_LIMIT',
       retryable: true,
     });

@@ -66,7 +66,8 @@ describe('full pull', () => {
         fields: ['email'],
         links: ['companies'],
         mode: 'full',
-        cursor: null,
+        // a full re-sync (cursor exists): archived records are read to retire them
+        cursor: { v: 1, phase: 'idle', bookmark: 0 },
         runStartedAt: T,
       }),
     );
@@ -111,6 +112,28 @@ describe('full pull', () => {
     expect(pages.at(-1)?.cursor).toEqual({ v: 1, phase: 'idle', bookmark: 5 });
   });
 
+  it('a first backfill reads no archived records (nothing cached to retire): one call fewer per object', async () => {
+    const h = harness();
+    const scope = nock(BASE)
+      .get('/crm/v3/objects/companies')
+      .query((q) => q.archived === 'false')
+      .reply(200, { results: [obj('1', 1, { name: 'Acme' })] });
+    // No interceptor for archived=true: with net connect disabled, such a call would fail the pull.
+    const pages = await collect(
+      h.connector.pull('companies', {
+        fields: ['name'],
+        links: [],
+        mode: 'full',
+        cursor: null,
+        runStartedAt: T,
+      }),
+    );
+    scope.done();
+    expect(pages.flatMap((p) => p.records).map((r) => r.id)).toEqual(['1']);
+    expect(pages.at(-1)?.cursor).toMatchObject({ phase: 'idle' });
+    expect(h.connector.counts.read).toBe(1);
+  });
+
   it('resolves won/closed from pipeline stage metadata, not stage names', async () => {
     const h = harness();
     const scope = nock(BASE)
@@ -144,7 +167,7 @@ describe('full pull', () => {
         fields: ['pipeline_stage.is_won', 'pipeline_stage.is_closed'],
         links: [],
         mode: 'full',
-        cursor: null,
+        cursor: { v: 1, phase: 'idle', bookmark: 0 },
         runStartedAt: T,
       }),
     );
