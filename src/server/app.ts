@@ -12,7 +12,9 @@ import { errorHandler, notFoundHandler } from './http-errors.js';
 import { OAuthStates } from './oauth-state.js';
 import { basicAuth, DASHBOARD_PATH, queueDashboard } from './queue-dashboard.js';
 import { requestLog } from './request-log.js';
+import { adminPage } from './admin/router.js';
 import { adminApiRouter } from './routes/admin-api.js';
+import { adminConsoleRouter } from './routes/admin-console.js';
 import { healthRouter } from './routes/health.js';
 import { installRouter } from './routes/install.js';
 import { webhookRouter } from './routes/webhooks.js';
@@ -41,6 +43,7 @@ export function createApp(deps: ServerDeps): express.Express {
   app.use(webhookRouter(deps));
   app.use(installRouter(deps, states, sessions));
   app.use(adminApiRouter(deps, sessions));
+  app.use(adminConsoleRouter(deps, sessions));
   const { adminUser, adminPassword } = deps.config;
   if (deps.dashboardQueues !== undefined && adminUser && adminPassword) {
     app.use(
@@ -49,7 +52,7 @@ export function createApp(deps: ServerDeps): express.Express {
       queueDashboard(deps.dashboardQueues),
     );
   }
-  if (deps.adminPage !== undefined) app.use('/admin', deps.adminPage);
+  app.use('/admin', deps.adminPage ?? adminPage());
 
   app.use(notFoundHandler());
   app.use(errorHandler(deps.logger));

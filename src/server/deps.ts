@@ -43,6 +43,12 @@ export interface AdminApi {
   retryFailed(tenantId: string): Promise<{ queued: number }>;
   /** The account's fields of a CRM object, for the mapping screen. */
   fields(tenantId: string, object: string): Promise<CrmFieldInfo[]>;
+  /**
+   * The dry run with UNSAVED rules (already validated), for the rules screen's "see the effect"
+   * before saving: the same plan and report shape as `dryRun`, nothing written or stored.
+   * Optional: without it `POST .../rules/preview` answers 501.
+   */
+  previewRules?(tenantId: string, rules: JsonValue, options: { sample: number }): Promise<JsonValue>;
 }
 
 /**

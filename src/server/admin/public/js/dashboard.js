@@ -1,0 +1,226 @@
+// Dashboard: the F-REPORT figures the pipeline precomputed (one stored report, no scan per view),
+// with Chart.js charts: funnel, referred revenue over time, top referrers/partners, conversion per
+// segment and per A/B variant, and the data-quality table with what to fix.
+import { get } from './api.js';
+import { clear, h, money, num, pct, table } from './dom.js';
+import { reportOf } from './plan.js';
+
+const charts = [];
+
+/** What to do about a missing input (by canonical input path). */
+const FIX = {
+  nps: 'Map your NPS survey field (Mappings) or sync NPS answers into the CRM.',
+  csat: 'Map a CSAT field or sync support satisfaction scores.',
+  email: 'Contacts without email cannot be matched to referrals: fill in emails.',
+  ownerId: 'Assign an owner so ask tasks reach a person.',
+  lastPurchaseAt: 'Map the last purchase date (from your billing or deals).',
+  activeDaysLast30: 'Send product usage (active days) to the CRM.',
+  activeDaysPrev30: 'Send product usage (active days, previous 30) to the CRM.',
+  featuresUsed: 'Send product usage (features used) to the CRM.',
+  lastActiveAt: 'Send the last active date so churn signals work.',
+  customerSince: 'Map the customer-since date (tenure criterion and VIP segment).',
+  totalSpend: 'Map lifetime spend (high-spend criterion and VIP segment).',
+  purchaseCount: 'Map the number of purchases (repeat-purchase criterion).',
+};
+
+function fixFor(input) {
+  if (FIX[input]) return FIX[input];
+  if (input.startsWith('capture.'))
+    return 'Captured on referral forms: add the referral fields to your forms.';
+  return `Map a CRM field to "${input}" in Mappings, or fill it in the CRM.`;
+}
+
+function chart(canvas, config) {
+  if (!window.Chart) {
+    canvas.replaceWith(h('p', { class: 'muted' }, 'Charts unavailable (Chart.js did not load).'));
+    return;
+  }
+  charts.push(
+    new window.Chart(canvas, {
+      ...config,
+      options: { responsive: true, animation: false, ...config.options },
+    }),
+  );
+}
+
+function figure(id, title, description) {
+  const canvas = h('canvas', { id, role: 'img', 'aria-label': description });
+  return { el: h('figure', { class: 'chart' }, h('figcaption', {}, title), canvas), canvas };
+}
+
+function tile(label, value, key) {
+  return h('li', { class: 'tile' }, h('span', {}, label), h('strong', { 'data-figure': key }, value));
+}
+
+function revenueSeries(r) {
+  // Optional series: { 'YYYY-MM': revenue } when the pipeline keeps one.
+  const series = r.revenueByMonth ?? r.referredRevenueByMonth ?? null;
+  return series && typeof series === 'object'
+    ? Object.entries(series).sort(([a], [b]) => a.localeCompare(b))
+    : null;
+}
+
+function groupRows(groups) {
+  return Object.entries(groups ?? {}).map(([name, g]) => [
+    name,
+    num(g.people),
+    num(g.ready),
+    num(g.asked),
+    num(g.referrals),
+    num(g.converted),
+    pct(g.conversionRate),
+    money(g.revenue),
+  ]);
+}
+
+export async function renderDashboard(panel, ctx) {
+  const tid = encodeURIComponent(ctx.tenantId);
+  const res = await get(`/tenants/${tid}/report`);
+  while (charts.length > 0) charts.pop().destroy();
+  clear(panel).append(h('h2', {}, 'Referral dashboard'));
+  const r = reportOf(res.report);
+  if (r === null) {
+    panel.append(h('p', {}, 'No report yet: it appears after the first sync.'));
+    return;
+  }
+  const ttc = r.timeToConversionDays;
+  panel.append(
+    h(
+      'ul',
+      { class: 'tiles', 'aria-label': 'Key figures' },
+      tile('People', num(r.people), 'people'),
+      tile('Ready to ask', num(r.ready), 'ready'),
+      tile('Asked', num(r.asked), 'asked'),
+      tile('Referrals', num(r.referrals), 'referrals'),
+      tile('Converted', num(r.converted), 'converted'),
+      tile('Referral rate', pct(r.referralRate), 'referralRate'),
+      tile('Conversion rate', pct(r.conversionRate), 'conversionRate'),
+      tile('Referred revenue', money(r.referredRevenue), 'referredRevenue'),
+      tile('Reward cost', money(r.rewardCost), 'rewardCost'),
+      tile('ROI', r.roi === null ? '—' : `${(r.roi * 100).toFixed(0)} %`, 'roi'),
+      tile('Median days to convert', ttc ? num(ttc.median) : '—', 'ttcMedian'),
+    ),
+  );
+
+  const funnel = figure(
+    'chart-funnel',
+    'Referral funnel',
+    `Ready ${r.ready}, asked ${r.asked}, referred ${r.referrals}, converted ${r.converted}`,
+  );
+  const revenue = figure('chart-revenue', 'Referred revenue over time', 'Referred revenue per month');
+  const top = figure('chart-top', 'Top referrers by referred revenue', 'Bar chart of the top referrers');
+  const seg = figure('chart-segments', 'Conversion per segment', 'Conversion rate per segment');
+  const variant = figure('chart-variants', 'Conversion per A/B variant', 'Conversion rate per variant');
+  const series = revenueSeries(r);
+  panel.append(
+    h(
+      'div',
+      { class: 'charts' },
+      funnel.el,
+      series
+        ? revenue.el
+        : h(
+            'figure',
+            { class: 'chart' },
+            h('figcaption', {}, 'Referred revenue over time'),
+            h(
+              'p',
+              { class: 'muted' },
+              `Total so far: ${money(r.referredRevenue)}. The monthly series appears once the pipeline records it.`,
+            ),
+          ),
+      top.el,
+      seg.el,
+      variant.el,
+    ),
+  );
+  chart(funnel.canvas, {
+    type: 'bar',
+    data: {
+      labels: ['Ready', 'Asked', 'Referred', 'Converted'],
+      datasets: [
+        { label: 'People', data: [r.ready, r.asked, r.referrals, r.converted], backgroundColor: '#2f6fdf' },
+      ],
+    },
+    options: { indexAxis: 'y', plugins: { legend: { display: false } } },
+  });
+  if (series) {
+    chart(revenue.canvas, {
+      type: 'line',
+      data: {
+        labels: series.map(([m]) => m),
+        datasets: [{ label: 'Referred revenue', data: series.map(([, v]) => v), borderColor: '#1a8754' }],
+      },
+    });
+  }
+  const topReferrers = r.topReferrers ?? [];
+  chart(top.canvas, {
+    type: 'bar',
+    data: {
+      labels: topReferrers.slice(0, 10).map((t) => t.name ?? t.id),
+      datasets: [
+        {
+          label: 'Referred revenue',
+          data: topReferrers.slice(0, 10).map((t) => t.revenue),
+          backgroundColor: '#7a4fd6',
+        },
+      ],
+    },
+    options: { plugins: { legend: { display: false } } },
+  });
+  const rateChart = (target, groups, color) =>
+    chart(target.canvas, {
+      type: 'bar',
+      data: {
+        labels: Object.keys(groups ?? {}),
+        datasets: [
+          {
+            label: 'Conversion rate (%)',
+            data: Object.values(groups ?? {}).map((g) => (g.conversionRate ?? 0) * 100),
+            backgroundColor: color,
+          },
+        ],
+      },
+      options: { plugins: { legend: { display: false } } },
+    });
+  rateChart(seg, r.perSegment, '#d9822b');
+  rateChart(variant, r.perVariant, '#0f8b8d');
+
+  const groupHeaders = ['People', 'Ready', 'Asked', 'Referrals', 'Converted', 'Conversion', 'Revenue'];
+  panel.append(
+    table('Per segment', ['Segment', ...groupHeaders], groupRows(r.perSegment), { id: 'per-segment' }),
+    table('Per A/B variant', ['Variant', ...groupHeaders], groupRows(r.perVariant), { id: 'per-variant' }),
+    table(
+      'Top referrers',
+      ['Referrer', 'Type', 'Tier', 'Referrals', 'Converted', 'Revenue'],
+      topReferrers.map((t) => [
+        t.name ?? t.id,
+        t.type,
+        t.tier ?? '',
+        num(t.referrals),
+        num(t.converted),
+        money(t.revenue),
+      ]),
+      { id: 'top-referrers' },
+    ),
+    table(
+      'Top partners',
+      ['Partner', 'Sent', 'Received', 'Revenue'],
+      (r.topPartners ?? []).map((p) => [
+        p.name ?? p.companyId,
+        num(p.sent),
+        num(p.received),
+        money(p.revenue),
+      ]),
+      { id: 'top-partners' },
+    ),
+    table(
+      'Data quality: share of people missing each input',
+      ['Input', 'Missing', 'Share', 'What to fix'],
+      [...(r.dataQuality ?? [])]
+        .sort((a, b) => b.share - a.share)
+        .map((d) => [d.input, num(d.missing), pct(d.share), d.share > 0 ? fixFor(d.input) : 'complete']),
+      { id: 'data-quality' },
+    ),
+  );
+}

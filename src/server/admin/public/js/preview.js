@@ -1,0 +1,139 @@
+// Preview: the dry run shows exactly what a run would write (per-field counts, sample records
+// before/after, tasks per owner). The write-back switch can be turned on only after it was shown.
+import { get, put } from './api.js';
+import { announce, clear, h, num, table } from './dom.js';
+import { planOf } from './plan.js';
+
+function show(v) {
+  if (v === null || v === undefined) return '(empty)';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function planView(plan) {
+  const fieldRows = [];
+  for (const [kind, fields] of Object.entries(plan.fieldChanges ?? {})) {
+    for (const [field, n] of Object.entries(fields)) if (n > 0) fieldRows.push([kind, field, num(n)]);
+  }
+  const sampleRows = [];
+  for (const s of plan.samples ?? []) {
+    for (const field of Object.keys(s.after ?? {})) {
+      sampleRows.push([`${s.object}/${s.id}`, field, show(s.before?.[field]), show(s.after[field])]);
+    }
+  }
+  const owners = Object.entries(plan.tasksByOwner ?? {}).sort((a, b) => b[1] - a[1]);
+  const kinds = Object.entries(plan.tasksByKind ?? {}).sort((a, b) => b[1] - a[1]);
+  return h(
+    'div',
+    { id: 'plan' },
+    h(
+      'ul',
+      { class: 'tiles' },
+      h(
+        'li',
+        { class: 'tile' },
+        h('span', {}, 'Records to write'),
+        h('strong', { 'data-figure': 'records' }, num(plan.records)),
+      ),
+      h(
+        'li',
+        { class: 'tile' },
+        h('span', {}, 'Tasks to create'),
+        h('strong', { 'data-figure': 'tasks' }, num(plan.tasks)),
+      ),
+    ),
+    table('Changes per field', ['Record kind', 'Field', 'Records changed'], fieldRows, {
+      id: 'field-changes',
+    }),
+    table('Sample records: before → after', ['Record', 'Field', 'Before', 'After'], sampleRows, {
+      id: 'samples',
+    }),
+    h(
+      'div',
+      { class: 'split' },
+      table(
+        'Tasks per owner',
+        ['Owner', 'Tasks'],
+        owners.map(([o, n]) => [o, num(n)]),
+        { id: 'tasks-by-owner' },
+      ),
+      table(
+        'Tasks per kind',
+        ['Kind', 'Tasks'],
+        kinds.map(([k, n]) => [k, num(n)]),
+        { id: 'tasks-by-kind' },
+      ),
+    ),
+    table(
+      'Sample tasks',
+      ['Kind', 'Subject', 'Owner', 'Person'],
+      (plan.taskSamples ?? []).map((t) => [t.kind, t.subject, t.ownerId ?? '(no owner)', t.person]),
+      { id: 'task-samples' },
+    ),
+  );
+}
+
+function writeBackSwitch(ctx, tid, writeBack) {
+  const seen = ctx.previewSeen.has(ctx.tenantId);
+  const on = writeBack === 'on';
+  const input = h('input', {
+    type: 'checkbox',
+    role: 'switch',
+    id: 'write-back',
+    checked: on,
+    // Turning on needs a preview seen in this page; turning off is always allowed.
+    disabled: !on && !seen,
+    'aria-describedby': 'write-back-help',
+  });
+  const help = h(
+    'p',
+    { id: 'write-back-help', class: 'muted' },
+    seen
+      ? 'When on, the next sync writes the changes above into your CRM.'
+      : 'Look at the preview first: the switch unlocks once it has loaded.',
+  );
+  input.addEventListener('change', async () => {
+    input.disabled = true;
+    try {
+      const res = await put(`/tenants/${tid}/write-back`, { enabled: input.checked });
+      input.checked = res.writeBack === 'on';
+      announce(
+        res.writeBack === 'on'
+          ? 'Write-back is ON: the next sync writes to your CRM.'
+          : 'Write-back is off (dry runs only).',
+        'ok',
+      );
+    } catch (e) {
+      input.checked = !input.checked;
+      announce(`Could not switch write-back: ${e.message}`, 'error');
+    } finally {
+      input.disabled = !input.checked && !ctx.previewSeen.has(ctx.tenantId);
+    }
+  });
+  return h(
+    'div',
+    { class: 'card switch' },
+    h('label', { for: 'write-back' }, input, ' Write changes to the CRM (write-back)'),
+    help,
+  );
+}
+
+export async function renderPreview(panel, ctx) {
+  const tid = encodeURIComponent(ctx.tenantId);
+  clear(panel).append(
+    h('h2', {}, 'Preview (dry run)'),
+    h('p', { class: 'muted' }, 'Computing what the next sync would write…'),
+  );
+  const [{ tenant }, dry] = await Promise.all([
+    get(`/tenants/${tid}`),
+    get(`/tenants/${tid}/dry-run?sample=20`),
+  ]);
+  const plan = planOf(dry.plan);
+  clear(panel).append(h('h2', {}, 'Preview (dry run)'));
+  if (plan === null) {
+    panel.append(h('p', {}, 'Nothing to preview yet: the first sync has not read the account.'));
+  } else {
+    panel.append(planView(plan));
+    ctx.previewSeen.add(ctx.tenantId);
+  }
+  panel.append(writeBackSwitch(ctx, tid, tenant.writeBack));
+}
