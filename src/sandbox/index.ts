@@ -31,8 +31,11 @@ export type {
 
 export const ERR_SANDBOX_OPTIONS = 'ERR_SANDBOX_OPTIONS';
 
-/** Demo private-app token (HubSpot's `pat-<region>-<uuid>` shape); only this sandbox accepts it. */
-export const DEMO_HUBSPOT_PRIVATE_APP_TOKEN = 'pat-na1-5a4db0c2-0000-4000-8000-5a4db0c2d3e0';
+/**
+ * Demo private-app token. Deliberately NOT HubSpot's real `pat-<region>-<uuid>` shape, so secret
+ * scanners do not flag it; only this sandbox accepts it (it takes any string in `privateAppTokens`).
+ */
+export const DEMO_HUBSPOT_PRIVATE_APP_TOKEN = 'pat-sandbox-demo-token';
 
 const StartOptionsSchema = z.strictObject({
   seed: z.number().int(),
