@@ -283,7 +283,7 @@ export async function renderRules(panel, ctx) {
   const form = h('form', { id: 'rules-form', novalidate: true, 'aria-describedby': 'rules-help' });
   form.append(
     h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true }),
-    GROUPS.map((g) => {
+    ...GROUPS.map((g) => {
       const subset = Object.fromEntries(g.keys.filter((k) => k in base).map((k) => [k, base[k]]));
       return h('section', { class: 'group' }, h('h3', {}, g.title), fieldsOf(subset, ''));
     }),
