@@ -39,6 +39,7 @@ async function show(tab) {
     $(`#panel-${b.dataset.tab}`).hidden = !active;
   }
   const panel = $(`#panel-${tab}`);
+  announce('');
   window.history.replaceState(null, '', `#${tab}`);
   try {
     await render(panel, ctx);

@@ -284,8 +284,19 @@ export async function renderRules(panel, ctx) {
   form.append(
     h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true }),
     ...GROUPS.map((g) => {
-      const subset = Object.fromEntries(g.keys.filter((k) => k in base).map((k) => [k, base[k]]));
-      return h('section', { class: 'group' }, h('h3', {}, g.title), fieldsOf(subset, ''));
+      const only = g.keys.length === 1 ? base[g.keys[0]] : undefined;
+      // A group of one settings object shows its fields directly (no second title).
+      const fields =
+        only !== undefined && only !== null && typeof only === 'object' && !Array.isArray(only)
+          ? h(
+              'fieldset',
+              { 'data-path': g.keys[0] },
+              h('legend', { class: 'sr-only' }, g.title),
+              errorSlot(g.keys[0]),
+              fieldsOf(only, g.keys[0]),
+            )
+          : fieldsOf(Object.fromEntries(g.keys.filter((k) => k in base).map((k) => [k, base[k]])), '');
+      return h('section', { class: 'group' }, h('h3', {}, g.title), fields);
     }),
     h(
       'details',
