@@ -13,7 +13,11 @@ export function definitionsFrom(config: AppConfig): Definitions {
       clientId: hs.oauth?.clientId ?? 'private-app',
       clientSecret: hs.oauth?.clientSecret ?? 'private-app',
       ...(hs.oauth === undefined ? {} : { appId: hs.oauth.appId }),
-      ...(hs.apiBaseUrl === undefined ? {} : { apiBaseUrl: hs.apiBaseUrl }),
+      // An API base override is the sandbox (or a test double), which serves the authorize page on
+      // the same host; real HubSpot's authorize page is on app.hubspot.com (facts default).
+      ...(hs.apiBaseUrl === undefined
+        ? {}
+        : { apiBaseUrl: hs.apiBaseUrl, authorizeUrl: `${hs.apiBaseUrl}/oauth/authorize` }),
     });
   }
   const sf = config.salesforce;

@@ -90,7 +90,13 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
   };
 
   return {
-    backfill: (tenantId, ctx) => sync(tenantId, ctx, 'full'),
+    async backfill(tenantId, ctx) {
+      // Install queues provision and backfill on different queues with no order between them; a
+      // backfill writing before the fields exist would fail every record. Provisioning is
+      // idempotent (a second run reads and writes nothing), so the backfill makes sure first.
+      await provisionTenant(await tenantRuntime(options.runtime, tenantId));
+      return sync(tenantId, ctx, 'full');
+    },
     incremental: (tenantId, ctx) => sync(tenantId, ctx, 'incremental'),
     reevaluate: (tenantId, ctx) => sync(tenantId, ctx, 'recompute'),
     async webhook(tenantId, events, ctx) {
