@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { JsonValue } from '../../../connectors/contract.js';
 import { CANONICAL_INPUTS } from '../../engine/model.js';
+import { parseRules } from '../../engine/rules.js';
 import { isAppError } from '../../errors.js';
 import { loadMapping } from '../../sync/mapping.js';
 import type { Tenant } from '../../store/types.js';
@@ -71,7 +72,9 @@ export function adminConsoleRouter(deps: ServerDeps, sessions: Sessions): Router
 
   routes.get('/rules/effective', (_req, res) => {
     const stored = tenantOf(res).config.rules;
-    res.json({ rules: validated(() => deps.validators.rules(stored ?? {})), saved: stored !== null });
+    // Validators may store the admin's input as written; the form needs every default filled in.
+    const checked = validated(() => deps.validators.rules(stored ?? {}));
+    res.json({ rules: JSON.parse(JSON.stringify(parseRules(checked))) as JsonValue, saved: stored !== null });
   });
 
   routes.post('/rules/preview', async (req, res) => {

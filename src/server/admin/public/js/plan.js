@@ -6,8 +6,8 @@ export function planOf(x) {
 }
 
 export function reportOf(x) {
-  if (x === null || x === undefined) return null;
-  if (x.report !== undefined && typeof x.report === 'object' && x.people === undefined)
-    return reportOf(x.report);
-  return x.people === undefined ? null : x;
+  if (x === null || x === undefined || typeof x !== 'object') return null;
+  // A report has both `people` and `ready`; a pipeline summary also has `people` but wraps `report`.
+  if (typeof x.ready === 'number' && typeof x.people === 'number') return x;
+  return x.report !== undefined ? reportOf(x.report) : null;
 }

@@ -1,0 +1,121 @@
+/**
+ * The admin console on the demo (`npm run demo`): both sandbox CRMs, the real pipeline, the real
+ * AdminApi. The page must come up populated: the dashboard shows the report the HubSpot run
+ * stored, the preview shows the pipeline's dry run, the rules preview runs the pipeline with
+ * unsaved rules, and mappings list the sandbox account's real fields. Screenshots go to
+ * `test-artifacts/admin/demo-*.png`.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../connectors/contract.js';
+import { runDemo } from '../../src/cli/demo.js';
+import type { DemoResult } from '../../src/cli/demo.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'admin');
+const fmt = (n: number) => new Intl.NumberFormat('en-US').format(n);
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe.skipIf(!existsSync(CHROMIUM))('admin console on the demo (sandbox CRMs, real pipeline)', () => {
+  let demo: DemoResult;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    demo = await runDemo({
+      port: 0,
+      contacts: 400,
+      seed: 42,
+      once: false,
+      out: { line() {}, interactive: false },
+      logger: silent,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+
+  async function tab(name: string) {
+    await page.getByRole('tab', { name }).click();
+    await page.waitForSelector(`#panel-${name.toLowerCase()}:not([hidden])`);
+  }
+
+  it('lands signed in with both demo accounts connected', async () => {
+    await page.goto(`${demo.url}/demo/login`);
+    await page.waitForSelector('.account-card');
+    expect(await page.locator('.account-card').count()).toBe(2);
+    for (const status of await page.locator('[data-field="status"]').allTextContents())
+      expect(status).toBe('connected');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-connect.png'), fullPage: true });
+  });
+
+  it('shows the report the HubSpot run stored on the dashboard', async () => {
+    await page.selectOption('#tenant-select', 'demo-hubspot');
+    await tab('Dashboard');
+    await page.waitForSelector('[data-figure="ready"]');
+    const r = demo.runs.hubspot.report!;
+    expect(await page.textContent('[data-figure="people"]')).toBe(fmt(r.people));
+    expect(await page.textContent('[data-figure="ready"]')).toBe(fmt(r.ready));
+    expect(await page.textContent('[data-figure="referrals"]')).toBe(fmt(r.referrals));
+    expect(await page.textContent('[data-figure="converted"]')).toBe(fmt(r.converted));
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-dashboard.png'), fullPage: true });
+  });
+
+  it("previews the pipeline's dry run and the effect of an unsaved rule", async () => {
+    await tab('Preview');
+    await page.waitForSelector('#plan', { timeout: 60_000 });
+    expect(await page.getByRole('switch', { name: /write-back/i }).isEnabled()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-preview.png'), fullPage: true });
+
+    await tab('Rules');
+    await page.getByRole('button', { name: 'See the effect' }).click();
+    await page.waitForSelector('#effect-ready', { timeout: 60_000 });
+    const before = await page.textContent('#effect-ready');
+    await page.getByLabel('Threshold', { exact: true }).fill('95');
+    await page.getByRole('button', { name: 'See the effect' }).click();
+    await page.waitForFunction((b) => document.querySelector('#effect-ready')?.textContent !== b, before, {
+      timeout: 60_000,
+    });
+    const after = Number((await page.textContent('#effect-ready'))!.replace(/,/g, ''));
+    expect(after).toBeLessThan(Number(before!.replace(/,/g, '')));
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-rules.png'), fullPage: true });
+  }, 120_000);
+
+  it("lists the sandbox account's real fields on the mapping screen, and the sync health", async () => {
+    await tab('Mappings');
+    await page.waitForSelector('#inputs');
+    const options = await page.locator('#inputs select').first().locator('option').count();
+    expect(options).toBeGreaterThan(5);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-mappings.png'), fullPage: true });
+    await tab('Health');
+    await page.waitForSelector('#runs');
+    expect(await page.locator('#runs tbody tr').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-health.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
