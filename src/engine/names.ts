@@ -76,7 +76,11 @@ export function nameTokens(text: string | undefined): string[] {
  * "John" (that made attribution quadratic on large accounts). A one-token name is indexed by it.
  */
 export function nameIndexKeys(name: string | undefined): string[] {
-  const t = nameTokens(name);
+  return nameKeysOfTokens(nameTokens(name));
+}
+
+/** `nameIndexKeys` of already tokenised name. */
+export function nameKeysOfTokens(t: readonly string[]): string[] {
   if (t.length === 0) return [];
   if (t.length === 1) return [t[0]!];
   const first = t[0]!;
@@ -96,6 +100,9 @@ export function nameQueryKeys(tokens: readonly string[]): string[] {
   return [...keys];
 }
 
+const MATCHED_A = new Uint8Array(128);
+const MATCHED_B = new Uint8Array(128);
+
 /** Jaro-Winkler similarity in [0, 1]. */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return a.length === 0 ? 0 : 1;
@@ -103,8 +110,17 @@ export function jaroWinkler(a: string, b: string): number {
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
   const range = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
-  const ma = new Uint8Array(la);
-  const mb = new Uint8Array(lb);
+  // Reused flag buffers (cleared per call): two allocations per comparison were most of the
+  // fuzzy matching's garbage at 1M people.
+  let ma = MATCHED_A;
+  let mb = MATCHED_B;
+  if (la > ma.length || lb > mb.length) {
+    ma = new Uint8Array(la);
+    mb = new Uint8Array(lb);
+  } else {
+    ma.fill(0, 0, la);
+    mb.fill(0, 0, lb);
+  }
   let matches = 0;
   for (let i = 0; i < la; i++) {
     const lo = Math.max(0, i - range);
@@ -162,4 +178,37 @@ export function nameSimilarity(textTokens: readonly string[], name: string | und
   }
   // A single matching token (e.g. only a first name) is weak evidence: scale it down.
   return nt.length > w || w === 1 ? best * 0.85 : best;
+}
+
+/**
+ * A free text prepared for scoring many candidate names (`nameSimilarity` for each, without
+ * re-joining the text's windows per candidate). `similarity(nameTokens)` equals
+ * `nameSimilarity(textTokens, name)` for `nameTokens = nameTokens(name)`.
+ */
+export class NameQuery {
+  private readonly windows: (string[] | undefined)[] = [];
+
+  constructor(readonly tokens: readonly string[]) {}
+
+  private windowsOf(w: number): string[] {
+    let list = this.windows[w];
+    if (list === undefined) {
+      list = [];
+      for (let i = 0; i + w <= this.tokens.length; i++) list.push(this.tokens.slice(i, i + w).join(' '));
+      this.windows[w] = list;
+    }
+    return list;
+  }
+
+  /** `target` is the name's tokens joined by one space; `count` how many tokens it has. */
+  similarity(target: string, count: number): number {
+    if (count === 0 || this.tokens.length === 0) return 0;
+    const w = Math.min(count, this.tokens.length);
+    let best = 0;
+    for (const window of this.windowsOf(w)) {
+      const s = jaroWinkler(window, target);
+      if (s > best) best = s;
+    }
+    return count > w || w === 1 ? best * 0.85 : best;
+  }
 }

@@ -28,7 +28,7 @@ import { CodeIssuer, codeProblem, normalizeCode, referralLink } from './codes.js
 import type { PartnerRollup, ReferralRecord, ReferrerRollup } from './credit.js';
 import { creditDeal, emptyPartnerRollup, rollupReferrer } from './credit.js';
 import { partnerIds, referrerRefOf } from './directory.js';
-import { nameIndexKeys, nameQueryKeys } from './names.js';
+import { NameQuery, nameKeysOfTokens, nameQueryKeys, nameTokens } from './names.js';
 import type { Company, Deal, Owner, Person, Ticket } from './model.js';
 import type { DealAttribution, EngineTask, RecordPlan } from './plan.js';
 import {
@@ -134,21 +134,39 @@ const NO_TICKETS: readonly Ticket[] = [];
 /**
  * The whole account's referrer directory. Holds people, not `ReferrerRef`s: refs are built only
  * for the few people actually looked up (half a million eager refs cost ~100 MB at 1M people).
+ * Free-text names are indexed only under the keys the captured texts will look up
+ * (`indexNames`), and `byName` returns only candidates scoring at least the fuzzy minimum: the
+ * attribution discards the others anyway, and building (and caching) a ref for each of them made
+ * the attribution phase allocate ~2 KB per capture at 1M people.
  */
 class AccountDirectory implements ReferrerDirectory {
   private readonly codes = new Map<string, Person>();
   private readonly emails = new Map<string, Person>();
-  private readonly names = new Map<string, Person[]>();
+  /** Name key → code holders with their name tokens joined (scored without re-tokenising). */
+  private readonly names = new Map<string, { p: Person; target: string; count: number }[]>();
   private readonly clicks = new Map<string, { code: string; at: number }>();
 
-  constructor(private readonly refOf: (p: Person) => ReferrerRef) {}
+  constructor(
+    private readonly refOf: (p: Person) => ReferrerRef,
+    private readonly minNameScore: number,
+  ) {}
 
   addCode(code: string, p: Person): void {
     this.codes.set(code, p);
-    for (const key of nameIndexKeys(personName(p))) {
-      const list = this.names.get(key);
-      if (list === undefined) this.names.set(key, [p]);
-      else list.push(p);
+  }
+  /** Index `holders` (code holders, in account order) under the name keys in `wanted` only. */
+  indexNames(holders: Iterable<Person>, wanted: ReadonlySet<string>): void {
+    if (wanted.size === 0) return;
+    for (const p of holders) {
+      const tokens = nameTokens(personName(p));
+      let entry: { p: Person; target: string; count: number } | undefined;
+      for (const key of nameKeysOfTokens(tokens)) {
+        if (!wanted.has(key)) continue;
+        entry ??= { p, target: tokens.join(' '), count: tokens.length };
+        const list = this.names.get(key);
+        if (list === undefined) this.names.set(key, [entry]);
+        else list.push(entry);
+      }
     }
   }
   addEmail(email: string, p: Person): void {
@@ -174,9 +192,20 @@ class AccountDirectory implements ReferrerDirectory {
     return p === undefined ? undefined : this.refOf(p);
   }
   byName(tokens: readonly string[]): readonly ReferrerRef[] {
+    const query = new NameQuery(tokens);
     const seen = new Set<Person>();
-    for (const key of nameQueryKeys(tokens)) for (const p of this.names.get(key) ?? []) seen.add(p);
-    return [...seen].map(this.refOf);
+    const out: ReferrerRef[] = [];
+    for (const key of nameQueryKeys(tokens)) {
+      const list = this.names.get(key);
+      if (list === undefined) continue;
+      for (const { p, target, count } of list) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        // The same score the attribution computes on `ref.name` (= personName).
+        if (query.similarity(target, count) >= this.minNameScore) out.push(this.refOf(p));
+      }
+    }
+    return out;
   }
 }
 
@@ -251,7 +280,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     if (r === undefined) refCache.set(p.id, (r = referrerRefOf(p, partners)));
     return r;
   };
-  const directory = new AccountDirectory(refOf);
+  const directory = new AccountDirectory(refOf, rules.attribution.fuzzyMinScore);
+  const codeHolders: Person[] = [];
   const takenCodes = new Set<string>();
   /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
   const codeOwner = new Map<string, string>();
@@ -270,6 +300,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
         codeOwner.set(code, p.id);
         takenCodes.add(code);
         directory.addCode(code, p);
+        codeHolders.push(p);
       }
     }
     const by = cur.referred_by_contact_id;
@@ -301,6 +332,14 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       }
     }
   }
+  // Free-text names: index code holders only under the keys the captured texts look up.
+  const wantedNames = new Set<string>();
+  for (const p of captured) {
+    const text = p.capture?.howHeard;
+    if (text !== undefined) for (const key of nameQueryKeys(nameTokens(text))) wantedNames.add(key);
+  }
+  directory.indexNames(codeHolders, wantedNames);
+  codeHolders.length = 0;
   for (const c of snapshot.clicks ?? []) directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
   const stats = statsFromHistogram(histogram, rules);
   const ticketsByPerson = new Map<string, Ticket[]>();
@@ -523,9 +562,11 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   const NONE: Extra = { tickets: NO_TICKETS, attribution: null, rollup: null };
 
   let nextAt = Infinity;
+  // Ask candidates keep no evaluation: ~80k of them held their reasons and texts until the
+  // schedule, promoting ~80 MB and forcing a full mark of the 1M-person heap (≈1 s). Evaluation
+  // is deterministic, so a candidate is evaluated again when planned.
   const candidates: {
     person: Person;
-    e: PersonEvaluation;
     code: string | null;
     x: Extra;
     c: AskCandidate;
@@ -599,7 +640,7 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
       counts.codesIssued++;
     }
     if (isAskCandidate(e, now)) {
-      candidates.push({ person: p, e, code, x, c: askCandidate(e, p.ownerId) });
+      candidates.push({ person: p, code, x, c: askCandidate(e, p.ownerId) });
       continue;
     }
     planPerson(p, e, code, x, null);
@@ -618,6 +659,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   counts.asksDeferred = schedule.deferred.length;
   for (const c of schedule.scheduled) {
     const x = byCandidate.get(c)!;
+    ctx.tickets = x.x.tickets;
+    const before = evaluatePerson(x.person, ctx);
     // The ask happens now: plan the state after it (cool-down started, next eligible date), so the
     // next run finds nothing to change instead of rewriting the flags one run later.
     const asked: Person = { ...x.person, asks: [...(x.person.asks ?? []), new Date(now)] };
@@ -626,12 +669,12 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     tasks.push(
       buildTask(
         'ask',
-        askTaskKey(x.person.id, x.e.lastAskedAt),
+        askTaskKey(x.person.id, before.lastAskedAt),
         rules.tasks.ask,
         {
           name: personName(x.person),
-          score: x.e.score,
-          reasons: reasonsText(x.e),
+          score: before.score,
+          reasons: reasonsText(before),
           code: x.code ?? '',
           link: x.code === null ? '' : referralLink(options.linkTemplate, x.code),
         },
@@ -642,7 +685,8 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
   }
   for (const c of schedule.deferred) {
     const x = byCandidate.get(c)!;
-    planPerson(x.person, x.e, x.code, x.x, null);
+    ctx.tickets = x.x.tickets;
+    planPerson(x.person, evaluatePerson(x.person, ctx), x.code, x.x, null);
   }
   for (const [id, r] of rollups) {
     if (!seenReferrers.has(id)) report.addReferrer(referrers.get(id)!, r.rollup, r.entries, null);
