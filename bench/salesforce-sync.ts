@@ -1,0 +1,166 @@
+/**
+ * Full sync of a sandbox Salesforce org (10,000 and 200,000 contacts; leads, accounts,
+ * opportunities and cases come with the seed) through the real jsforce, then a second sync.
+ *
+ *   readCallRatio     calls of the pull phase ÷ the minimum the batch sizes allow          ≤ 1.05
+ *   writeCallRatio    calls of the push phase ÷ the minimum the batch sizes allow          ≤ 1.05
+ *   dailyBudgetShare  calls of the whole first sync ÷ the org's daily API allowance
+ *   resyncWriteCalls  write calls of the second sync                                      0
+ *
+ * Minimums (connectors/salesforce/facts.json): a REST query returns 2,000 rows per call; above the
+ * bulk threshold (10,000) a Bulk 2.0 query job costs at least create + one status + one call per
+ * 10,000-row results page. Writes: 200 records per sObject Collections call; above the ingest
+ * threshold a Bulk 2.0 ingest job (≤ 100,000 records) costs at least create + upload +
+ * upload-complete + one status + failed-results = 5. Tasks: 200 per Collections call.
+ * Calls are the sandbox's own counters (every authenticated /services call counts, as in Salesforce).
+ * `npx tsx bench/salesforce-sync.ts [records...]`
+ */
+import Table from 'cli-table3';
+import { salesforceDefinition, SALESFORCE_FACTS } from '../connectors/salesforce/index.js';
+import { startSandboxes } from '../src/sandbox/index.js';
+import { generateKeyRing, MemoryStore } from '../src/store/index.js';
+import { MemorySnapshotCache } from '../src/store/snapshot-cache.js';
+import { provisionTenant } from '../src/sync/provision.js';
+import { runSync } from '../src/sync/run-sync.js';
+import { tenantRuntime } from '../src/sync/tenant-runtime.js';
+
+const SIZES = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [10_000, 200_000];
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const F = SALESFORCE_FACTS;
+
+function minReadCalls(n: number): number {
+  if (n > F.bulk.queryThreshold) return 2 + Math.max(1, Math.ceil(n / F.bulk.resultsPageSize));
+  return Math.max(1, Math.ceil(n / F.query.batchSize));
+}
+
+function minWriteCalls(n: number): number {
+  if (n === 0) return 0;
+  if (n > F.bulk.ingestThreshold) return 5 * Math.ceil(n / F.bulk.ingestMaxRecordsPerJob);
+  return Math.ceil(n / F.collections.maxRecords);
+}
+
+async function bench(records: number): Promise<Record<string, number | string>> {
+  const t0 = performance.now();
+  const sandboxes = await startSandboxes({ seed: 9, contacts: records });
+  const sf = sandboxes.salesforce;
+  const state = sf.sandbox.state;
+  const store = new MemoryStore({ keyRing: generateKeyRing().ring });
+  const snapshots = new MemorySnapshotCache();
+  const tenantId = 'bench-sf';
+  await store.createTenant({
+    id: tenantId,
+    crm: 'salesforce',
+    accountId: sf.credentials.orgId,
+    mode: 'oauth',
+    config: { writeBack: 'on' },
+  });
+  await store.saveTokens(tenantId, {
+    accessToken: sf.credentials.accessToken,
+    refreshToken: sf.credentials.refreshToken,
+    instanceUrl: sf.credentials.instanceUrl,
+    accountId: sf.credentials.orgId,
+    userId: sf.credentials.userId,
+  });
+  const definitions = {
+    salesforce: salesforceDefinition({
+      clientId: sf.credentials.clientId,
+      clientSecret: sf.credentials.clientSecret,
+      loginUrl: sf.url,
+      sandboxHost: new URL(sf.url).host,
+    }),
+  };
+  const runtime = () => tenantRuntime({ store, snapshots, definitions, logger: silent }, tenantId);
+  await provisionTenant(await runtime());
+  const seeded = (performance.now() - t0) / 1000;
+
+  const total0 = state.counters.total;
+  const log0 = state.writes.length;
+  let atCompute: { total: number; log: number; counters: Record<string, number> } | null = null;
+  const counters0 = { ...state.counters } as Record<string, number>;
+  const started = performance.now();
+  const first = await runSync(await runtime(), {
+    mode: 'full',
+    onProgress: (p) => {
+      if (p.phase === 'compute' && atCompute === null)
+        atCompute = {
+          total: state.counters.total,
+          log: state.writes.length,
+          counters: { ...state.counters } as Record<string, number>,
+        };
+    },
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const mark = atCompute ?? {
+    total: state.counters.total,
+    log: state.writes.length,
+    counters: { ...state.counters } as Record<string, number>,
+  };
+  const end = { ...state.counters } as Record<string, number>;
+  const delta = (a: Record<string, number>, b: Record<string, number>): string =>
+    Object.entries(b)
+      .filter(([k, v]) => k !== 'total' && v - (a[k] ?? 0) > 0)
+      .map(([k, v]) => `${k} ${v - (a[k] ?? 0)}`)
+      .join(', ');
+  const readCalls = mark.total - total0;
+  const writeCalls = state.counters.total - mark.total;
+  const firstCalls = state.counters.total - total0;
+
+  const minReads = Object.values(first.pulled).reduce((n, c) => n + minReadCalls(c.read), 0);
+  const written = new Map<string, Set<string>>();
+  for (const w of state.writes.slice(Math.max(mark.log, log0))) {
+    if (w.via === 'helper') continue;
+    let ids = written.get(w.sobject);
+    if (ids === undefined) written.set(w.sobject, (ids = new Set()));
+    ids.add(w.id);
+  }
+  let minWrites = 0;
+  for (const [, ids] of written) minWrites += minWriteCalls(ids.size);
+
+  const beforeResync = state.counters.total;
+  const logBeforeResync = state.writes.length;
+  const second = await runSync(await runtime(), { mode: 'incremental' });
+  const resyncWrites = state.writes.slice(logBeforeResync).filter((w) => w.via !== 'helper').length;
+  const resyncCalls = state.counters.total - beforeResync;
+  const daily = sf.sandbox.config.dailyApiLimit;
+
+  const table = new Table({
+    head: [`${records} records`, 'value', 'target'],
+    style: { head: [], border: [] },
+  });
+  table.push(
+    ['sandbox seed + provision (s)', seeded.toFixed(1), ''],
+    ['full sync (s)', elapsed.toFixed(1), ''],
+    [
+      'records read',
+      Object.entries(first.pulled)
+        .map(([o, c]) => `${o} ${c.read}`)
+        .join(', '),
+      '',
+    ],
+    ['read calls / minimum', `${readCalls} / ${minReads}`, ''],
+    ['read call ratio', (readCalls / minReads).toFixed(3), '≤ 1.05'],
+    ['records written', [...written].map(([o, ids]) => `${o} ${ids.size}`).join(', '), ''],
+    ['write calls / minimum', `${writeCalls} / ${minWrites}`, ''],
+    ['write call ratio', minWrites === 0 ? '—' : (writeCalls / minWrites).toFixed(3), '≤ 1.05'],
+    ['daily budget share', `${firstCalls} / ${daily} = ${(firstCalls / daily).toFixed(4)}`, '≤ 0.2 (cap)'],
+    ['second sync: calls, record writes', `${resyncCalls}, ${resyncWrites}`, 'writes 0'],
+    ['second sync: records written (pipeline)', second.push.recordsWritten, '0'],
+  );
+  console.log(table.toString());
+  console.log(`pull-phase calls by kind: ${delta(counters0, mark.counters)}`);
+  console.log(`push-phase calls by kind: ${delta(mark.counters, end)}`);
+  await sandboxes.close();
+  return {
+    bench: 'salesforce-sync',
+    records,
+    readCallRatio: Number((readCalls / minReads).toFixed(3)),
+    writeCallRatio: minWrites === 0 ? 0 : Number((writeCalls / minWrites).toFixed(3)),
+    dailyBudgetShare: Number((firstCalls / daily).toFixed(4)),
+    resyncWriteCalls: resyncWrites,
+  };
+}
+
+const results: Record<string, number | string>[] = [];
+for (const size of SIZES) results.push(await bench(size));
+// One JSON line per size (run-all collects every {"bench":...} line).
+for (const r of results) console.log(JSON.stringify(r));
