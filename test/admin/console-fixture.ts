@@ -154,6 +154,8 @@ export interface Console {
   store: MemoryStore;
   queue: RecordingQueue;
   account: GeneratedAccount;
+  /** The AdminApi fake (a test may remove its optional members). */
+  admin: AdminApi;
   calls: string[];
   logs: string[];
   close(): Promise<void>;
@@ -239,6 +241,7 @@ export async function startConsole(): Promise<Console> {
     store,
     queue,
     account,
+    admin,
     calls,
     logs,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
