@@ -89,6 +89,8 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console on the demo (sandbox CRMs,
   it("previews the pipeline's dry run and the effect of an unsaved rule", async () => {
     await tab('Preview');
     await page.waitForSelector('#plan', { timeout: 60_000 });
+    // The demo already ran the pipeline: a re-sync would write nothing, and the page says so.
+    expect(await page.locator('#in-sync').count()).toBe(1);
     expect(await page.getByRole('switch', { name: /write-back/i }).isEnabled()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-preview.png'), fullPage: true });
 

@@ -132,6 +132,15 @@ export async function renderPreview(panel, ctx) {
   if (plan === null) {
     panel.append(h('p', {}, 'Nothing to preview yet: the first sync has not read the account.'));
   } else {
+    if ((plan.records ?? 0) === 0 && (plan.tasks ?? 0) === 0) {
+      panel.append(
+        h(
+          'p',
+          { class: 'ok', id: 'in-sync' },
+          'Nothing to write: the CRM already holds every value we compute.',
+        ),
+      );
+    }
     panel.append(planView(plan));
     ctx.previewSeen.add(ctx.tenantId);
   }
