@@ -126,6 +126,26 @@ export function buildProgram(io: CliIo = defaultIo()): Command {
   );
 
   program
+    .command('rotate-keys')
+    .description('re-encrypt every stored token with the first key of TOKEN_KEYS (key rotation)')
+    .action(async () => {
+      const { loadConfig } = await import('../config.js');
+      const { RedisStore } = await import('../store/redis-store.js');
+      const config = loadConfig();
+      const store = new RedisStore({
+        redis: config.redis.url,
+        prefix: `${config.redis.prefix}:s`,
+        keyRing: config.tokenKeys,
+      });
+      try {
+        const { rotated } = await store.rotateTokenEncryption();
+        io.out.line(`re-encrypted ${rotated} token set(s) with key "${config.tokenKeys.keys[0]?.kid}"`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
     .command('sandbox')
     .description('start the sandbox HubSpot and Salesforce and print their credentials')
     .option('--contacts <n>', 'contacts to seed', '2000')
