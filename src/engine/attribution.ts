@@ -51,6 +51,20 @@ export interface ReferrerDirectory {
    * `nameIndexKeys(name)` for any of `nameQueryKeys(tokens)` (names.ts). The engine scores them.
    */
   byName(tokens: readonly string[]): readonly ReferrerRef[];
+  /**
+   * Optional faster form of `byName`: the same referrers already scored (`nameSimilarity` of the
+   * tokens and the referrer's name), only those scoring at least `minScore`, each ref built on
+   * demand. Used instead of `byName` when present (the in-memory run scores thousands of
+   * candidates per capture at 1M people and needs a ref only for the winner).
+   */
+  byNameScored?(tokens: readonly string[], minScore: number): readonly ScoredName[];
+}
+
+/** A `byNameScored` result: the referrer's id, its name score, and its ref on demand. */
+export interface ScoredName {
+  id: string;
+  score: number;
+  ref(): ReferrerRef;
 }
 
 export type AttributionMethod = 'code' | 'click' | 'email' | 'name';
@@ -325,18 +339,25 @@ export function attributeReferral(referred: Person, ctx: AttributionContext): At
     if (tokens.length > 0) {
       // Score first, then rule out self-referral only for the ones good enough (cheaper: the
       // self check compares emails and ids, and most candidates score far below the minimum).
-      const good: { r: ReferrerRef; s: number }[] = [];
-      for (const r of directory.byName(tokens)) {
-        const s = nameSimilarity(tokens, r.name);
-        if (s >= rules.attribution.fuzzyMinScore) good.push({ r, s });
+      const minScore = rules.attribution.fuzzyMinScore;
+      let good: ScoredName[];
+      if (directory.byNameScored !== undefined) {
+        good = [...directory.byNameScored(tokens, minScore)];
+      } else {
+        good = [];
+        for (const r of directory.byName(tokens)) {
+          const score = nameSimilarity(tokens, r.name);
+          if (score >= minScore) good.push({ id: r.id, score, ref: () => r });
+        }
       }
-      good.sort((a, b) => b.s - a.s || (a.r.id < b.r.id ? -1 : a.r.id > b.r.id ? 1 : 0));
+      good.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       let best: ReferrerRef | undefined;
       let bestScore = 0;
       for (const g of good) {
-        if (selfReferral(referred, g.r, rules) !== null) continue;
-        best = g.r;
-        bestScore = g.s;
+        const r = g.ref();
+        if (selfReferral(referred, r, rules) !== null) continue;
+        best = r;
+        bestScore = g.score;
         break;
       }
       if (best !== undefined && bestScore >= rules.attribution.fuzzyMinScore) {

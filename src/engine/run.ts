@@ -21,6 +21,7 @@ import type {
   PriorAttribution,
   ReferrerDirectory,
   ReferrerRef,
+  ScoredName,
 } from './attribution.js';
 import { attributeReferral, hasCapture } from './attribution.js';
 import type { RandomSource } from './codes.js';
@@ -192,17 +193,21 @@ class AccountDirectory implements ReferrerDirectory {
     return p === undefined ? undefined : this.refOf(p);
   }
   byName(tokens: readonly string[]): readonly ReferrerRef[] {
+    return this.byNameScored(tokens, this.minNameScore).map((c) => c.ref());
+  }
+  byNameScored(tokens: readonly string[], minScore: number): readonly ScoredName[] {
     const query = new NameQuery(tokens);
     const seen = new Set<Person>();
-    const out: ReferrerRef[] = [];
+    const out: ScoredName[] = [];
     for (const key of nameQueryKeys(tokens)) {
       const list = this.names.get(key);
       if (list === undefined) continue;
       for (const { p, target, count } of list) {
         if (seen.has(p)) continue;
         seen.add(p);
-        // The same score the attribution computes on `ref.name` (= personName).
-        if (query.similarity(target, count) >= this.minNameScore) out.push(this.refOf(p));
+        // The score `nameSimilarity(tokens, personName(p))` gives (NameQuery's contract).
+        const score = query.similarity(target, count);
+        if (score >= minScore) out.push({ id: p.id, score, ref: () => this.refOf(p) });
       }
     }
     return out;
