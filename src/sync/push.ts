@@ -49,8 +49,11 @@ export function emptyPushCounts(): PushCounts {
   };
 }
 
-/** Updates per call to the connector: it batches further (100 / 200 per CRM call). */
-const PUSH_CHUNK = 500;
+/**
+ * Updates per call to the connector, which batches further (HubSpot 100, Salesforce 200 per CRM
+ * call): a common multiple, so no chunk boundary leaves a part-filled CRM batch behind.
+ */
+const PUSH_CHUNK = 2000;
 
 export async function pushWrites(
   deps: PushDeps,
