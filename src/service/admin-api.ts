@@ -1,6 +1,7 @@
 /**
  * The server's `AdminApi` port implemented with the pipeline: the dry-run preview is `runSync`
- * with `dryRun` (it writes nothing and advances nothing a real run needs), the report is what the
+ * with `dryRun` in incremental mode (only changes are read from the CRM — a fresh tenant is backfilled
+ * — and the plan is computed from the snapshot cache, so a preview on a large tenant stays quick) (it writes nothing and advances nothing a real run needs), the report is what the
  * last real run stored, fields and budget come from the tenant's connector.
  */
 import type { JsonValue } from '../../connectors/contract.js';
@@ -24,7 +25,10 @@ export function pipelineAdminApi(
   return {
     async dryRun(tenantId, { sample }) {
       // `full`: the plan covers the whole account, not only what changed since the cursor.
-      const summary = await runSync(await tenantRuntime(runtime, tenantId), { mode: 'full', dryRun: true });
+      const summary = await runSync(await tenantRuntime(runtime, tenantId), {
+        mode: 'incremental',
+        dryRun: true,
+      });
       return preview(summary, sample);
     },
     async report(tenantId) {
@@ -43,7 +47,10 @@ export function pipelineAdminApi(
     },
     async previewRules(tenantId, rules, { sample }) {
       const deps = await tenantRuntime(runtime, tenantId);
-      const summary = await runSync({ ...deps, rules: parseRules(rules) }, { mode: 'full', dryRun: true });
+      const summary = await runSync(
+        { ...deps, rules: parseRules(rules) },
+        { mode: 'incremental', dryRun: true },
+      );
       return preview(summary, sample);
     },
     async budget(tenantId) {
