@@ -22,7 +22,16 @@ export interface ServiceContext {
   close(): Promise<void>;
 }
 
-export function serviceContext(config: AppConfig, logger: Logger): ServiceContext {
+export interface ServiceContextOptions {
+  /** Injected clock of the pipeline (benchmarks and tests that move time). */
+  now?: () => Date;
+}
+
+export function serviceContext(
+  config: AppConfig,
+  logger: Logger,
+  options: ServiceContextOptions = {},
+): ServiceContext {
   const redis = new Redis(config.redis.url, { lazyConnect: false });
   redis.on('error', (e: Error) => logger.warn({ err: e.message }, 'redis error'));
   const store = new RedisStore({ redis, prefix: `${config.redis.prefix}:s`, keyRing: config.tokenKeys });
@@ -37,6 +46,7 @@ export function serviceContext(config: AppConfig, logger: Logger): ServiceContex
     definitions: definitionsFrom(config),
     logger,
     salesforceDailyShare: config.salesforce.dailyBudgetShare,
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...(config.hubspot.apiBaseUrl === undefined ? {} : { baseUrls: { hubspot: config.hubspot.apiBaseUrl } }),
   };
   return {

@@ -23,6 +23,8 @@ export interface ServeOptions {
   /** Overrides of the server config (tests: plain-http cookies, short uninstall wait). */
   server?: Partial<ServerConfig>;
   host?: string;
+  /** Injected clock (benchmarks that move time; webhook timestamps are checked against it). */
+  now?: () => Date;
 }
 
 export interface RunningServe {
@@ -35,7 +37,7 @@ export interface RunningServe {
 export async function startServe(options: ServeOptions = {}): Promise<RunningServe> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'server' });
-  const context = serviceContext(config, logger);
+  const context = serviceContext(config, logger, options.now === undefined ? {} : { now: options.now });
   const app = createApp({
     config: { ...serverConfigFrom(config), ...options.server },
     store: context.store,
@@ -46,6 +48,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     validators: pipelineValidators,
     metrics: createMetrics(),
     dashboardQueues: context.queues.all(),
+    ...(options.now === undefined ? {} : { now: options.now }),
   });
   let server: Server;
   try {

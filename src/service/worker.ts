@@ -22,6 +22,8 @@ export interface WorkerServiceOptions {
   /** Per-kind concurrency (default: WORKER_CONCURRENCY for syncs and webhooks, 1 for provision). */
   concurrency?: Partial<Record<JobKind, number>>;
   onRun?: (tenantId: string, summary: SyncSummary) => void;
+  /** Injected clock of the pipeline (benchmarks that move time). */
+  now?: () => Date;
 }
 
 export interface RunningWorker {
@@ -32,7 +34,7 @@ export interface RunningWorker {
 export async function startWorkerService(options: WorkerServiceOptions = {}): Promise<RunningWorker> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'worker' });
-  const context = serviceContext(config, logger);
+  const context = serviceContext(config, logger, options.now === undefined ? {} : { now: options.now });
   const n = config.worker.concurrency;
   const handlers = pipelineHandlers({
     runtime: context.runtime,
