@@ -51,9 +51,10 @@ export function emptyPushCounts(): PushCounts {
 
 /**
  * Updates per call to the connector, which batches further (HubSpot 100, Salesforce 200 per CRM
- * call): a common multiple, so no chunk boundary leaves a part-filled CRM batch behind.
+ * call, or a Bulk 2.0 ingest job above its threshold): a common multiple of the batch sizes, and
+ * large enough that the connector sees a big write as big and switches to its bulk path.
  */
-const PUSH_CHUNK = 2000;
+const PUSH_CHUNK = 50_000;
 
 export async function pushWrites(
   deps: PushDeps,
