@@ -1,18 +1,9 @@
 /**
- * `runEngine`: the whole engine over an in-memory account snapshot (tests, benchmark, small
- * tenants, dry runs). It composes the per-record functions the streaming pipeline calls itself:
- *
- *   1. indexes: spend histogram (stats), codes/emails/names/clicks (directory), tickets by person
- *   2. attribution of every captured referral (first valid wins: an earlier credited referral is
- *      read back from the person's `referred_by_contact_id`, so CRM values act as the ledger)
- *   3. deals: attribution fields, credit of won deals inside the window, thank-you tasks
- *   4. roll-ups per referrer (tiers, rewards) and partner companies
- *   5. people: evaluation, code issuance, plan; ask candidates are held back
- *   6. asks scheduled under the per-owner daily caps (score desc, id), their plans and tasks
- *
- * Plans go to `onPlan` when given (nothing retained: a 1M-person run stays small), else they are
- * returned. Deterministic for the same snapshot, `now`, rules and random source.
+ * The engine over a whole account: `EngineRun` (phase by phase, fed in chunks — the streaming
+ * pipeline's form) and `runEngine` (the same run fed whole arrays: tests, benchmark, small tools).
+ * The phases are listed on `EngineRun`.
  */
+import { AppError } from '../errors.js';
 import type { AskCandidate } from './asks.js';
 import { OwnerBudget, askCandidate, isAskCandidate, scheduleAsks } from './asks.js';
 import type {
@@ -25,10 +16,10 @@ import type {
 } from './attribution.js';
 import { attributeReferral, hasCapture } from './attribution.js';
 import type { RandomSource } from './codes.js';
-import { CodeIssuer, codeProblem, normalizeCode, referralLink } from './codes.js';
+import { CodeIssuer, codeProblem, normalizeCode, referralLink, typoCandidates } from './codes.js';
 import type { PartnerRollup, ReferralRecord, ReferrerRollup } from './credit.js';
 import { creditDeal, emptyPartnerRollup, rollupReferrer } from './credit.js';
-import { partnerIds, referrerRefOf } from './directory.js';
+import { referrerRefOf } from './directory.js';
 import { NameQuery, nameKeysOfTokens, nameQueryKeys, nameTokens } from './names.js';
 import type { Company, Deal, Owner, Person, Ticket } from './model.js';
 import type { DealAttribution, EngineTask, RecordPlan } from './plan.js';
@@ -133,129 +124,226 @@ interface LedgerEntry extends ReferralRecord {
 const NO_TICKETS: readonly Ticket[] = [];
 
 /**
- * The whole account's referrer directory. Holds people, not `ReferrerRef`s: refs are built only
- * for the few people actually looked up (half a million eager refs cost ~100 MB at 1M people).
- * Free-text names are indexed only under the keys the captured texts will look up
- * (`indexNames`), and `byName` returns only candidates scoring at least the fuzzy minimum: the
- * attribution discards the others anyway, and building (and caching) a ref for each of them made
- * the attribution phase allocate ~2 KB per capture at 1M people.
+ * The referrer directory of one run. It holds `ReferrerRef`s (a few fields), never people, and
+ * only for the people the run's captures can look up: after the first people pass the run knows
+ * every code, click, email, referrer id and name key its captures will ask for (`prepare`), and
+ * the second pass indexes just those. So an account streamed page by page never sits whole in
+ * memory, and the in-memory run builds no ref it does not use (half a million eager refs cost
+ * ~100 MB at 1M people).
  */
-class AccountDirectory implements ReferrerDirectory {
-  private readonly codes = new Map<string, Person>();
-  private readonly emails = new Map<string, Person>();
+class PreparedDirectory implements ReferrerDirectory {
+  readonly codes = new Map<string, ReferrerRef>();
+  readonly emails = new Map<string, ReferrerRef>();
   /** Name key → code holders with their name tokens joined (scored without re-tokenising). */
-  private readonly names = new Map<string, { p: Person; target: string; count: number }[]>();
-  private readonly clicks = new Map<string, { code: string; at: number }>();
+  readonly names = new Map<string, { ref: ReferrerRef; target: string; count: number }[]>();
+  readonly clicks = new Map<string, { code: string; at: number }>();
+  /** Codes, emails and name keys the captures look up (filled by `EngineRun.prepare`). */
+  readonly wantedCodes = new Set<string>();
+  readonly wantedEmails = new Set<string>();
+  readonly wantedNames = new Set<string>();
 
-  constructor(
-    private readonly refOf: (p: Person) => ReferrerRef,
-    private readonly minNameScore: number,
-  ) {}
+  constructor(private readonly minNameScore: number) {}
 
-  addCode(code: string, p: Person): void {
-    this.codes.set(code, p);
-  }
-  /** Index `holders` (code holders, in account order) under the name keys in `wanted` only. */
-  indexNames(holders: Iterable<Person>, wanted: ReadonlySet<string>): void {
-    if (wanted.size === 0) return;
-    for (const p of holders) {
-      const tokens = nameTokens(personName(p));
-      let entry: { p: Person; target: string; count: number } | undefined;
-      for (const key of nameKeysOfTokens(tokens)) {
-        if (!wanted.has(key)) continue;
-        entry ??= { p, target: tokens.join(' '), count: tokens.length };
-        const list = this.names.get(key);
-        if (list === undefined) this.names.set(key, [entry]);
-        else list.push(entry);
-      }
-    }
-  }
-  addEmail(email: string, p: Person): void {
-    const key = lowerTrim(email);
-    if (key !== undefined && !this.emails.has(key)) this.emails.set(key, p);
-  }
   addClick(clickId: string, code: string, at: number): void {
     if (!this.clicks.has(clickId)) this.clicks.set(clickId, { code, at });
   }
+  addName(ref: ReferrerRef, tokens: readonly string[], keys: Iterable<string>): void {
+    let entry: { ref: ReferrerRef; target: string; count: number } | undefined;
+    for (const key of keys) {
+      if (!this.wantedNames.has(key)) continue;
+      entry ??= { ref, target: tokens.join(' '), count: tokens.length };
+      const list = this.names.get(key);
+      if (list === undefined) this.names.set(key, [entry]);
+      else list.push(entry);
+    }
+  }
 
+  private code(code: string): ReferrerRef | undefined {
+    // A lookup `prepare` did not foresee would silently miss a referrer: fail loudly instead.
+    if (!this.wantedCodes.has(code)) throw new Error(`engine: code ${code} was not prepared for lookup`);
+    return this.codes.get(code);
+  }
   byCode(code: string): ReferrerRef | undefined {
-    const p = this.codes.get(code);
-    return p === undefined ? undefined : this.refOf(p);
+    return this.code(code);
   }
   byClickId(clickId: string): ClickRef | undefined {
     const c = this.clicks.get(clickId);
-    const p = c === undefined ? undefined : this.codes.get(c.code);
-    if (p === undefined) return undefined;
-    return Number.isNaN(c!.at) ? { referrer: this.refOf(p) } : { referrer: this.refOf(p), at: c!.at };
+    const r = c === undefined ? undefined : this.code(c.code);
+    if (r === undefined) return undefined;
+    return Number.isNaN(c!.at) ? { referrer: r } : { referrer: r, at: c!.at };
   }
   byEmail(email: string): ReferrerRef | undefined {
-    const p = this.emails.get(email);
-    return p === undefined ? undefined : this.refOf(p);
+    return this.emails.get(email);
   }
   byName(tokens: readonly string[]): readonly ReferrerRef[] {
     return this.byNameScored(tokens, this.minNameScore).map((c) => c.ref());
   }
   byNameScored(tokens: readonly string[], minScore: number): readonly ScoredName[] {
     const query = new NameQuery(tokens);
-    const seen = new Set<Person>();
+    const seen = new Set<string>();
     const out: ScoredName[] = [];
     for (const key of nameQueryKeys(tokens)) {
       const list = this.names.get(key);
       if (list === undefined) continue;
-      for (const { p, target, count } of list) {
-        if (seen.has(p)) continue;
-        seen.add(p);
+      for (const { ref, target, count } of list) {
+        if (seen.has(ref.id)) continue;
+        seen.add(ref.id);
         // The score `nameSimilarity(tokens, personName(p))` gives (NameQuery's contract).
         const score = query.similarity(target, count);
-        if (score >= minScore) out.push({ id: p.id, score, ref: () => this.refOf(p) });
+        if (score >= minScore) out.push({ id: ref.id, score, ref: () => ref });
       }
     }
     return out;
   }
 }
 
-export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): EngineResult {
-  const now = typeof options.now === 'number' ? options.now : options.now.getTime();
-  const rules = options.rules ?? DEFAULT_RULES;
-  const issuer = options.codeIssuer ?? new CodeIssuer(options.random);
-  const keepUnchanged = options.keepUnchanged ?? true;
-  const report = new ReportAccumulator();
-  const tasks: EngineTask[] = [];
-  const decisions: AttributionDecision[] = [];
-  const result: EngineResult = {
-    personPlans: [],
-    dealPlans: [],
-    companyPlans: [],
-    tasks,
-    decisions,
-    report: undefined as unknown as Report,
-    nextEvaluationAt: null,
-    timingsMs: {},
-    counts: {
-      people: snapshot.people.length,
-      deals: snapshot.deals.length,
-      companies: snapshot.companies.length,
-      changed: { person: 0, deal: 0, company: 0 },
-      fieldChanges: { person: {}, deal: {}, company: {} },
-      codesIssued: 0,
-      asksScheduled: 0,
-      asksDeferred: 0,
-      dealsCredited: 0,
-    },
-  };
-  const counts = result.counts;
-  let phaseStart = performance.now();
-  const phase = (name: string): void => {
+export const ERR_ENGINE_PHASE_ORDER = 'ERR_ENGINE_PHASE_ORDER';
+
+/** The phases of a run, in the order their methods must be called. */
+type Stage =
+  | 'inputs' // addCompanies, addTickets, addClicks
+  | 'people-index' // indexPeople (every person once)
+  | 'referrer-index' // indexReferrers (every person again, only when `needsReferrerPass`)
+  | 'attributed' // attribute()
+  | 'deals' // planDeals
+  | 'rolled-up' // rollup(), then planCompanies
+  | 'people' // planPeople (every person a third time)
+  | 'finished'; // finish()
+
+interface Extra {
+  tickets: readonly Ticket[];
+  attribution: AttributionDecision | null;
+  rollup: { rollup: ReferrerRollup; entries: ReferralRecord[] } | null;
+}
+const NONE: Extra = { tickets: NO_TICKETS, attribution: null, rollup: null };
+
+/**
+ * One engine run, phase by phase, fed in chunks: the streaming pipeline calls it page by page
+ * from its cache (several passes over the people, each a scan), and `runEngine` calls it with
+ * whole arrays — one code path, so both give the same plans for the same records in the same
+ * order. What it keeps between chunks is bounded by the referral activity, not the account:
+ * the code index (code → person id), the captured people, the refs their captures name, the
+ * ledger and roll-ups, tickets by person, and the ask candidates of this run.
+ *
+ *   1. `addCompanies`, `addTickets`, `addClicks` (partner ids, tickets by person, link clicks)
+ *   2. `indexPeople` — every person: spend histogram, stored codes, captured people
+ *   3. `indexReferrers` — every person again, if `needsReferrerPass`: the refs the captures name
+ *   4. `attribute()` — attribution of every captured referral (first valid wins; an earlier
+ *      credited referral is read back from `referred_by_contact_id`: CRM values act as the ledger)
+ *   5. `planDeals` — attribution fields, credit of won deals inside the window, thank-you tasks
+ *   6. `rollup()` then `planCompanies` — roll-ups per referrer (tiers, rewards), partner companies
+ *   7. `planPeople` — evaluation, code issuance, plan; ask candidates are held back
+ *   8. `finish()` — asks scheduled under the per-owner daily caps (score desc, id), their plans
+ *      and tasks, the report
+ *
+ * Plans go to `onPlan` when given (nothing retained), else they are returned by `finish`.
+ * Deterministic for the same records in the same order, `now`, rules and random source.
+ */
+export class EngineRun {
+  private stage: Stage = 'inputs';
+  private readonly now: number;
+  private readonly rules: Rules;
+  private readonly issuer: CodeIssuer;
+  private readonly keepUnchanged: boolean;
+  private readonly report = new ReportAccumulator();
+  private readonly result: EngineResult;
+  private phaseStart = performance.now();
+
+  // ---- indexes
+  private readonly partners = new Set<string>();
+  private readonly histogram = new SpendHistogram();
+  private readonly refCache = new Map<string, ReferrerRef>();
+  private readonly directory: PreparedDirectory;
+  private readonly takenCodes = new Set<string>();
+  /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
+  private readonly codeOwner = new Map<string, string>();
+  /** People carrying a referral capture or an earlier attribution (attributed in phase 4). */
+  private readonly captured: Person[] = [];
+  private readonly wantedReferrers = new Set<string>();
+  /** Refs of the people earlier attributions name (`referred_by_contact_id`). */
+  private readonly byId = new Map<string, ReferrerRef>();
+  private readonly ticketsByPerson = new Map<string, Ticket[]>();
+
+  // ---- attribution, deals, roll-ups
+  private readonly ledger = new Map<string, Map<string, LedgerEntry>>();
+  private readonly referrers = new Map<string, ReferrerRef>();
+  private readonly credited = new Map<string, AttributionDecision>();
+  private readonly partnerRollups = new Map<string, PartnerRollup>();
+  private readonly rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
+
+  // ---- people
+  private readonly extras = new Map<string, Extra>();
+  private ctx: {
+    now: number;
+    rules: Rules;
+    tickets: readonly Ticket[];
+    stats: ReturnType<typeof statsFromHistogram>;
+  } | null = null;
+  /** Codes issued earlier but no longer in the CRM stay reserved to their person. */
+  private readonly reserved = new Map<string, string>();
+  private readonly seenReferrers = new Set<string>();
+  private nextAt = Infinity;
+  /**
+   * Ask candidates keep no evaluation: ~80k of them held their reasons and texts until the
+   * schedule, promoting ~80 MB and forcing a full mark of the 1M-person heap (≈1 s). Evaluation
+   * is deterministic, so a candidate is evaluated again when planned.
+   */
+  private readonly candidates: { person: Person; code: string | null; x: Extra; c: AskCandidate }[] = [];
+
+  constructor(private readonly options: EngineOptions) {
+    this.now = typeof options.now === 'number' ? options.now : options.now.getTime();
+    this.rules = options.rules ?? DEFAULT_RULES;
+    this.issuer = options.codeIssuer ?? new CodeIssuer(options.random);
+    this.keepUnchanged = options.keepUnchanged ?? true;
+    this.directory = new PreparedDirectory(this.rules.attribution.fuzzyMinScore);
+    this.result = {
+      personPlans: [],
+      dealPlans: [],
+      companyPlans: [],
+      tasks: [],
+      decisions: [],
+      report: undefined as unknown as Report,
+      nextEvaluationAt: null,
+      timingsMs: {},
+      counts: {
+        people: 0,
+        deals: 0,
+        companies: 0,
+        changed: { person: 0, deal: 0, company: 0 },
+        fieldChanges: { person: {}, deal: {}, company: {} },
+        codesIssued: 0,
+        asksScheduled: 0,
+        asksDeferred: 0,
+        dealsCredited: 0,
+      },
+    };
+  }
+
+  /** Moves to `to`, allowed only from the stages listed (and staying in `to` itself). */
+  private enter(to: Stage, from: readonly Stage[]): void {
+    if (this.stage === to) return;
+    if (!from.includes(this.stage)) {
+      throw new AppError(ERR_ENGINE_PHASE_ORDER, `engine run: cannot go from "${this.stage}" to "${to}"`, {
+        retryable: false,
+      });
+    }
+    this.stage = to;
+  }
+
+  private phase(name: string): void {
     const t = performance.now();
-    result.timingsMs[name] = Math.round(t - phaseStart);
-    phaseStart = t;
-  };
-  const emit = (
-    kind: PlanKind,
-    id: string,
-    desired: RecordPlan['desired'],
-    current: Person['current'],
-  ): void => {
+    this.result.timingsMs[name] = Math.round(t - this.phaseStart);
+    this.phaseStart = t;
+  }
+
+  private refOf(p: Person): ReferrerRef {
+    let r = this.refCache.get(p.id);
+    if (r === undefined) this.refCache.set(p.id, (r = referrerRefOf(p, this.partners)));
+    return r;
+  }
+
+  private emit(kind: PlanKind, id: string, desired: RecordPlan['desired'], current: Person['current']): void {
+    const counts = this.result.counts;
     const changes = diffOwned(desired, current);
     let changed = false;
     const perField = counts.fieldChanges[kind];
@@ -265,440 +353,529 @@ export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): Eng
     }
     if (changed) counts.changed[kind]++;
     const plan = { id, desired, changes };
-    if (options.onPlan !== undefined) options.onPlan(kind, plan);
-    else if (changed || keepUnchanged) {
+    if (this.options.onPlan !== undefined) this.options.onPlan(kind, plan);
+    else if (changed || this.keepUnchanged) {
       (kind === 'person'
-        ? result.personPlans
+        ? this.result.personPlans
         : kind === 'deal'
-          ? result.dealPlans
-          : result.companyPlans
+          ? this.result.dealPlans
+          : this.result.companyPlans
       ).push(plan);
     }
-  };
+  }
 
-  // ---- 1. Indexes
-  const partners = partnerIds(snapshot.companies);
-  const histogram = new SpendHistogram();
-  const refCache = new Map<string, ReferrerRef>();
-  const refOf = (p: Person): ReferrerRef => {
-    let r = refCache.get(p.id);
-    if (r === undefined) refCache.set(p.id, (r = referrerRefOf(p, partners)));
-    return r;
-  };
-  const directory = new AccountDirectory(refOf, rules.attribution.fuzzyMinScore);
-  const codeHolders: Person[] = [];
-  const takenCodes = new Set<string>();
-  /** Code → the person keeping it (a duplicate stored code goes to the first person only). */
-  const codeOwner = new Map<string, string>();
-  // Pass 1: stats, stored codes (the whole code space, for uniqueness), and the people carrying a
-  // referral capture or an earlier attribution, with the emails and ids they point to.
-  const captured: Person[] = [];
-  const wantedReferrers = new Set<string>();
-  const wantedEmails = new Set<string>();
-  for (const p of snapshot.people) {
-    histogram.addPerson(p);
-    const cur = p.current ?? NO_VALUES;
-    const stored = cur.referral_code;
-    if (typeof stored === 'string') {
-      const code = normalizeCode(stored);
-      if (codeProblem(code) === null && !codeOwner.has(code)) {
-        codeOwner.set(code, p.id);
-        takenCodes.add(code);
-        directory.addCode(code, p);
-        codeHolders.push(p);
+  // ---- 1. Inputs other than people
+
+  /** Companies, first pass: which are partners (their people refer as partners). */
+  addCompanies(companies: Iterable<Company>): void {
+    this.enter('inputs', []);
+    for (const c of companies) if (c.isPartner === true) this.partners.add(c.id);
+  }
+
+  addTickets(tickets: Iterable<Ticket>): void {
+    this.enter('inputs', []);
+    for (const t of tickets) {
+      for (const pid of t.personIds) {
+        const list = this.ticketsByPerson.get(pid);
+        if (list === undefined) this.ticketsByPerson.set(pid, [t]);
+        else list.push(t);
       }
     }
-    const by = cur.referred_by_contact_id;
-    const hasPrior = typeof by === 'string' && by !== '';
-    if (hasPrior) wantedReferrers.add(by);
-    if (hasPrior || hasCapture(p)) {
-      captured.push(p);
-      const email = lowerTrim(p.capture?.referrerEmail);
-      if (email !== undefined) wantedEmails.add(email);
+  }
+
+  addClicks(clicks: Iterable<LinkClick>): void {
+    this.enter('inputs', []);
+    for (const c of clicks) this.directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
+  }
+
+  // ---- 2. People, first pass
+
+  /** Every person once: stats, stored codes (the whole code space, for uniqueness), captures. */
+  indexPeople(people: Iterable<Person>): void {
+    this.enter('people-index', ['inputs']);
+    for (const p of people) {
+      this.histogram.addPerson(p);
+      const cur = p.current ?? NO_VALUES;
+      const stored = cur.referral_code;
+      if (typeof stored === 'string') {
+        const code = normalizeCode(stored);
+        if (codeProblem(code) === null && !this.codeOwner.has(code)) {
+          this.codeOwner.set(code, p.id);
+          this.takenCodes.add(code);
+        }
+      }
+      const by = cur.referred_by_contact_id;
+      const hasPrior = typeof by === 'string' && by !== '';
+      if (hasPrior) this.wantedReferrers.add(by);
+      if (hasPrior || hasCapture(p)) {
+        this.captured.push(p);
+        const email = lowerTrim(p.capture?.referrerEmail);
+        if (email !== undefined) this.directory.wantedEmails.add(email);
+      }
     }
   }
-  // Pass 2 (only when needed): index just the people those captures name, not every email of the
-  // account (half a million Map entries at 1M people, for a few thousand lookups).
-  const byId = new Map<string, Person>();
-  if (wantedEmails.size > 0 || wantedReferrers.size > 0) {
-    for (const p of snapshot.people) {
-      if (wantedReferrers.has(p.id)) byId.set(p.id, p);
-      if (p.email === undefined || wantedEmails.size === 0) continue;
+
+  /** Whether `indexReferrers` must see every person again (some capture names a referrer). */
+  get needsReferrerPass(): boolean {
+    return this.captured.length > 0;
+  }
+
+  /** What the captures will look up: codes (with their typo fixes), clicks' codes, name keys. */
+  private prepare(): void {
+    const d = this.directory;
+    for (const p of this.captured) {
+      const raw = p.capture?.codeUsed?.trim();
+      if (raw !== undefined && raw !== '') {
+        const code = normalizeCode(raw);
+        const problem = codeProblem(code);
+        if (problem === null) d.wantedCodes.add(code);
+        else if (problem === 'check') for (const c of typoCandidates(code)) d.wantedCodes.add(c);
+      }
+      const clickId = p.capture?.clickId?.trim();
+      const click = clickId === undefined ? undefined : d.clicks.get(clickId);
+      if (click !== undefined) d.wantedCodes.add(click.code);
+      const text = p.capture?.howHeard;
+      if (text !== undefined) for (const key of nameQueryKeys(nameTokens(text))) d.wantedNames.add(key);
+    }
+  }
+
+  // ---- 3. People, second pass
+
+  /** Every person again (same order): refs of the referrers the captures name, nobody else. */
+  indexReferrers(people: Iterable<Person>): void {
+    if (this.stage === 'people-index') this.prepare();
+    this.enter('referrer-index', ['people-index']);
+    const d = this.directory;
+    const wantNames = d.wantedNames.size > 0;
+    for (const p of people) {
+      if (this.wantedReferrers.has(p.id)) this.byId.set(p.id, this.refOf(p));
+      const stored = (p.current ?? NO_VALUES).referral_code;
+      const code = typeof stored === 'string' ? normalizeCode(stored) : undefined;
+      const holds = code !== undefined && this.codeOwner.get(code) === p.id;
+      if (holds && d.wantedCodes.has(code)) d.codes.set(code, this.refOf(p));
+      // Free-text names: code holders, under the keys the captured texts look up only.
+      if (holds && wantNames) {
+        const tokens = nameTokens(personName(p));
+        const keys = nameKeysOfTokens(tokens);
+        let wanted = false;
+        for (const k of keys) if (d.wantedNames.has(k)) wanted = true;
+        if (wanted) d.addName(this.refOf(p), tokens, keys);
+      }
+      if (p.email === undefined || d.wantedEmails.size === 0) continue;
       const email = lowerTrim(p.email);
-      if (email === undefined || !wantedEmails.has(email)) continue;
+      if (email === undefined || !d.wantedEmails.has(email) || d.emails.has(email)) continue;
       // Possible referrers by email: customers, employees, code holders, partners' people.
       if (
-        codeOwner.get(normalizeCode(String((p.current ?? NO_VALUES).referral_code ?? ''))) === p.id ||
+        holds ||
         p.isCustomer === true ||
         p.isEmployee === true ||
-        (p.companyId !== undefined && partners.has(p.companyId))
+        (p.companyId !== undefined && this.partners.has(p.companyId))
       ) {
-        directory.addEmail(email, p);
+        d.emails.set(email, this.refOf(p));
       }
     }
   }
-  // Free-text names: index code holders only under the keys the captured texts look up.
-  const wantedNames = new Set<string>();
-  for (const p of captured) {
-    const text = p.capture?.howHeard;
-    if (text !== undefined) for (const key of nameQueryKeys(nameTokens(text))) wantedNames.add(key);
-  }
-  directory.indexNames(codeHolders, wantedNames);
-  codeHolders.length = 0;
-  for (const c of snapshot.clicks ?? []) directory.addClick(c.clickId, normalizeCode(c.code), ms(c.at));
-  const stats = statsFromHistogram(histogram, rules);
-  const ticketsByPerson = new Map<string, Ticket[]>();
-  for (const t of snapshot.tickets) {
-    for (const pid of t.personIds) {
-      const list = ticketsByPerson.get(pid);
-      if (list === undefined) ticketsByPerson.set(pid, [t]);
-      else list.push(t);
-    }
-  }
 
-  phase('indexes');
+  // ---- 4. Attribution
 
-  // ---- 2. Attribution
-  const ledger = new Map<string, Map<string, LedgerEntry>>();
-  const referrers = new Map<string, ReferrerRef>();
-  const credited = new Map<string, AttributionDecision>();
-  const partnerRollups = new Map<string, PartnerRollup>();
-  const partnerOf = (id: string): PartnerRollup => {
-    let r = partnerRollups.get(id);
-    if (r === undefined) partnerRollups.set(id, (r = emptyPartnerRollup()));
+  private partnerOf(id: string): PartnerRollup {
+    let r = this.partnerRollups.get(id);
+    if (r === undefined) this.partnerRollups.set(id, (r = emptyPartnerRollup()));
     return r;
-  };
-  const addLedger = (
+  }
+
+  private addLedger(
     referrer: ReferrerRef,
     referredId: string,
     referred: Person | null,
     capturedAt: number,
-  ): void => {
-    referrers.set(referrer.id, referrer);
-    let entries = ledger.get(referrer.id);
-    if (entries === undefined) ledger.set(referrer.id, (entries = new Map()));
+  ): void {
+    this.referrers.set(referrer.id, referrer);
+    let entries = this.ledger.get(referrer.id);
+    if (entries === undefined) this.ledger.set(referrer.id, (entries = new Map()));
     if (!entries.has(referredId)) {
       entries.set(referredId, { referredId, referred, capturedAt, convertedAt: null, revenue: 0 });
       if (referrer.type === 'partner' && referrer.companyId !== undefined)
-        partnerOf(referrer.companyId).sent++;
+        this.partnerOf(referrer.companyId).sent++;
       const rc = referred?.companyId;
-      if (rc !== undefined && partners.has(rc)) partnerOf(rc).received++;
+      if (rc !== undefined && this.partners.has(rc)) this.partnerOf(rc).received++;
     }
-  };
-  for (const p of captured) {
-    const cur = p.current ?? NO_VALUES;
-    const priorId = cur.referred_by_contact_id;
-    const hasPrior = typeof priorId === 'string' && priorId !== '';
-    let existing: PriorAttribution | undefined;
-    if (hasPrior) {
-      const known = byId.get(priorId);
-      const referrer: ReferrerRef = known !== undefined ? refOf(known) : { id: priorId, type: 'customer' };
-      if (known === undefined && typeof cur.referred_by_name === 'string')
-        referrer.name = cur.referred_by_name;
-      const m = cur.referral_attribution_method;
-      existing = {
-        referrer,
-        method: m === 'code' || m === 'click' || m === 'email' || m === 'name' ? m : 'manual',
-        capturedAt: ms(p.capture?.capturedAt) || ms(p.createdAt) || now,
-      };
-      if (Number.isNaN(existing.capturedAt)) existing.capturedAt = now;
-    }
-    const d = attributeReferral(
-      p,
-      existing === undefined ? { now, rules, directory } : { now, rules, directory, existing },
-    );
-    decisions.push(d);
-    report.addDecision(d);
-    if (d.status === 'credited' && d.referrer !== undefined) {
-      credited.set(p.id, d);
-      addLedger(d.referrer, p.id, p, d.capturedAt);
-      // Emitted on every run while recent (also when kept from an earlier run): the key makes it
-      // idempotent, and a re-run must produce the same task set as the first.
-      if (recentOccasion(d.capturedAt, now, rules)) {
+  }
+
+  /** Attributes every captured referral (after the people passes). */
+  attribute(): void {
+    if (this.stage === 'people-index') this.prepare();
+    this.enter('attributed', ['inputs', 'people-index', 'referrer-index']);
+    this.phase('indexes');
+    const { now, rules, directory } = this;
+    const tasks = this.result.tasks;
+    for (const p of this.captured) {
+      const cur = p.current ?? NO_VALUES;
+      const priorId = cur.referred_by_contact_id;
+      const hasPrior = typeof priorId === 'string' && priorId !== '';
+      let existing: PriorAttribution | undefined;
+      if (hasPrior) {
+        const known = this.byId.get(priorId);
+        const referrer: ReferrerRef = known ?? { id: priorId, type: 'customer' };
+        if (known === undefined && typeof cur.referred_by_name === 'string')
+          referrer.name = cur.referred_by_name;
+        const m = cur.referral_attribution_method;
+        existing = {
+          referrer,
+          method: m === 'code' || m === 'click' || m === 'email' || m === 'name' ? m : 'manual',
+          capturedAt: ms(p.capture?.capturedAt) || ms(p.createdAt) || now,
+        };
+        if (Number.isNaN(existing.capturedAt)) existing.capturedAt = now;
+      }
+      const d = attributeReferral(
+        p,
+        existing === undefined ? { now, rules, directory } : { now, rules, directory, existing },
+      );
+      this.result.decisions.push(d);
+      this.report.addDecision(d);
+      if (d.status === 'credited' && d.referrer !== undefined) {
+        this.credited.set(p.id, d);
+        this.addLedger(d.referrer, p.id, p, d.capturedAt);
+        // Emitted on every run while recent (also when kept from an earlier run): the key makes it
+        // idempotent, and a re-run must produce the same task set as the first.
+        if (recentOccasion(d.capturedAt, now, rules)) {
+          tasks.push(
+            buildTask(
+              'follow_up',
+              followUpTaskKey(p.id, d.referrer.id),
+              rules.tasks.followUp,
+              { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, method: d.method ?? '' },
+              now,
+              { personId: p.id, ownerId: p.ownerId, companyId: p.companyId },
+            ),
+          );
+        }
+      } else if (
+        d.status === 'review' &&
+        d.referrer !== undefined &&
+        recentOccasion(d.capturedAt, now, rules)
+      ) {
         tasks.push(
           buildTask(
-            'follow_up',
-            followUpTaskKey(p.id, d.referrer.id),
-            rules.tasks.followUp,
-            { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, method: d.method ?? '' },
+            'review',
+            reviewTaskKey(p.id),
+            rules.tasks.review,
+            { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, reasons: d.text },
             now,
             { personId: p.id, ownerId: p.ownerId, companyId: p.companyId },
           ),
         );
       }
-    } else if (
-      d.status === 'review' &&
-      d.referrer !== undefined &&
-      recentOccasion(d.capturedAt, now, rules)
-    ) {
-      tasks.push(
-        buildTask(
-          'review',
-          reviewTaskKey(p.id),
-          rules.tasks.review,
-          { name: personName(p), referrer: d.referrer.name ?? d.referrer.id, reasons: d.text },
-          now,
-          { personId: p.id, ownerId: p.ownerId, companyId: p.companyId },
-        ),
-      );
     }
+    this.phase('attribution');
   }
 
-  phase('attribution');
+  // ---- 5. Deals
 
-  // ---- 3. Deals
-  for (const deal of snapshot.deals) {
-    let decision: AttributionDecision | undefined;
-    let referredId: string | undefined;
-    for (const pid of deal.personIds) {
-      decision = credited.get(pid);
-      if (decision !== undefined) {
-        referredId = pid;
-        break;
-      }
-    }
-    let attribution: DealAttribution | null = null;
-    if (decision !== undefined && decision.referrer !== undefined && referredId !== undefined) {
-      const referrer = decision.referrer;
-      const credit = creditDeal(deal, decision.capturedAt, rules);
-      const created = ms(deal.createdAt);
-      const isReferralDeal = credit.credited || !(created < decision.capturedAt - DAY_MS);
-      if (isReferralDeal) {
-        attribution = {
-          referrerId: referrer.id,
-          referrerName: referrer.name ?? null,
-          referrerType: referrer.type,
-          codeUsed: decision.codeUsed ?? null,
-        };
-      }
-      if (credit.credited) {
-        counts.dealsCredited++;
-        const entry = ledger.get(referrer.id)?.get(referredId);
-        if (entry !== undefined) {
-          entry.revenue += credit.amount;
-          const wonAt = credit.wonAt ?? now;
-          if (entry.convertedAt === null || wonAt < entry.convertedAt) entry.convertedAt = wonAt;
-        }
-        if (referrer.type === 'partner' && referrer.companyId !== undefined) {
-          partnerOf(referrer.companyId).revenue += credit.amount;
-        }
-        if (recentOccasion(credit.wonAt ?? now, now, rules)) {
-          tasks.push(
-            buildTask(
-              'thank',
-              thankTaskKey(referrer.id, deal.id),
-              rules.tasks.thank,
-              {
-                name: referrer.name ?? referrer.id,
-                referred:
-                  entry?.referred !== undefined && entry.referred !== null
-                    ? personName(entry.referred)
-                    : referredId,
-                deal: deal.name ?? deal.id,
-                amount: formatMoney(credit.amount, deal.amount?.currency ?? rules.rewards.currency),
-              },
-              now,
-              {
-                personId: referrer.id,
-                ownerId: referrer.ownerId,
-                dealId: deal.id,
-                companyId: referrer.companyId,
-              },
-            ),
-          );
+  planDeals(deals: Iterable<Deal>): void {
+    this.enter('deals', ['attributed']);
+    const { now, rules } = this;
+    const counts = this.result.counts;
+    for (const deal of deals) {
+      counts.deals++;
+      let decision: AttributionDecision | undefined;
+      let referredId: string | undefined;
+      for (const pid of deal.personIds) {
+        decision = this.credited.get(pid);
+        if (decision !== undefined) {
+          referredId = pid;
+          break;
         }
       }
+      let attribution: DealAttribution | null = null;
+      if (decision !== undefined && decision.referrer !== undefined && referredId !== undefined) {
+        const referrer = decision.referrer;
+        const credit = creditDeal(deal, decision.capturedAt, rules);
+        const created = ms(deal.createdAt);
+        const isReferralDeal = credit.credited || !(created < decision.capturedAt - DAY_MS);
+        if (isReferralDeal) {
+          attribution = {
+            referrerId: referrer.id,
+            referrerName: referrer.name ?? null,
+            referrerType: referrer.type,
+            codeUsed: decision.codeUsed ?? null,
+          };
+        }
+        if (credit.credited) {
+          counts.dealsCredited++;
+          const entry = this.ledger.get(referrer.id)?.get(referredId);
+          if (entry !== undefined) {
+            entry.revenue += credit.amount;
+            const wonAt = credit.wonAt ?? now;
+            if (entry.convertedAt === null || wonAt < entry.convertedAt) entry.convertedAt = wonAt;
+          }
+          if (referrer.type === 'partner' && referrer.companyId !== undefined) {
+            this.partnerOf(referrer.companyId).revenue += credit.amount;
+          }
+          if (recentOccasion(credit.wonAt ?? now, now, rules)) {
+            this.result.tasks.push(
+              buildTask(
+                'thank',
+                thankTaskKey(referrer.id, deal.id),
+                rules.tasks.thank,
+                {
+                  name: referrer.name ?? referrer.id,
+                  referred:
+                    entry?.referred !== undefined && entry.referred !== null
+                      ? personName(entry.referred)
+                      : referredId,
+                  deal: deal.name ?? deal.id,
+                  amount: formatMoney(credit.amount, deal.amount?.currency ?? rules.rewards.currency),
+                },
+                now,
+                {
+                  personId: referrer.id,
+                  ownerId: referrer.ownerId,
+                  dealId: deal.id,
+                  companyId: referrer.companyId,
+                },
+              ),
+            );
+          }
+        }
+      }
+      this.emit('deal', deal.id, desiredDeal(deal, attribution), deal.current);
     }
-    emit('deal', deal.id, desiredDeal(deal, attribution), deal.current);
   }
 
-  phase('deals');
+  // ---- 6. Roll-ups per referrer, reward tasks; partner companies
 
-  // ---- 4. Roll-ups per referrer, reward tasks
-  const rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
-  for (const [referrerId, entries] of ledger) {
-    const list = [...entries.values()];
-    const rollup = rollupReferrer(list, rules);
-    rollups.set(referrerId, { rollup, entries: list });
-    const referrer = referrers.get(referrerId)!;
-    for (const reward of rollup.rewards) {
-      if (!recentOccasion(reward.at, now, rules)) continue;
-      tasks.push(
-        buildTask(
-          'reward',
-          rewardTaskKey(referrerId, reward.key),
-          rules.tasks.reward,
-          {
-            name: referrer.name ?? referrerId,
-            amount: formatMoney(reward.amount, rules.rewards.currency),
-            reasons: reward.name,
-          },
-          now,
-          { personId: referrerId, ownerId: referrer.ownerId, companyId: referrer.companyId },
-        ),
-      );
+  rollup(): void {
+    this.enter('rolled-up', ['attributed', 'deals']);
+    this.phase('deals');
+    const { now, rules } = this;
+    for (const [referrerId, entries] of this.ledger) {
+      const list = [...entries.values()];
+      const rollup = rollupReferrer(list, rules);
+      this.rollups.set(referrerId, { rollup, entries: list });
+      const referrer = this.referrers.get(referrerId)!;
+      for (const reward of rollup.rewards) {
+        if (!recentOccasion(reward.at, now, rules)) continue;
+        this.result.tasks.push(
+          buildTask(
+            'reward',
+            rewardTaskKey(referrerId, reward.key),
+            rules.tasks.reward,
+            {
+              name: referrer.name ?? referrerId,
+              amount: formatMoney(reward.amount, rules.rewards.currency),
+              reasons: reward.name,
+            },
+            now,
+            { personId: referrerId, ownerId: referrer.ownerId, companyId: referrer.companyId },
+          ),
+        );
+      }
     }
   }
-  for (const company of snapshot.companies) {
-    const p = company.isPartner === true ? (partnerRollups.get(company.id) ?? emptyPartnerRollup()) : null;
-    if (p !== null) report.addPartner(company, p);
-    emit('company', company.id, desiredCompany(company, p), company.current);
+
+  /** Companies, second pass (after `rollup`): partner roll-ups and company plans. */
+  planCompanies(companies: Iterable<Company>): void {
+    this.enter('rolled-up', []);
+    for (const company of companies) {
+      this.result.counts.companies++;
+      const p =
+        company.isPartner === true ? (this.partnerRollups.get(company.id) ?? emptyPartnerRollup()) : null;
+      if (p !== null) this.report.addPartner(company, p);
+      this.emit('company', company.id, desiredCompany(company, p), company.current);
+    }
   }
 
-  phase('rollups');
+  // ---- 7. People, third pass
 
-  // ---- 5. People
-  // Everything known about a person from other records, behind ONE lookup per person: three
-  // Map probes per person (tickets, attribution, roll-up) were a fifth of this phase at 1M.
-  interface Extra {
-    tickets: readonly Ticket[];
-    attribution: AttributionDecision | null;
-    rollup: { rollup: ReferrerRollup; entries: ReferralRecord[] } | null;
+  /**
+   * Everything known about a person from other records, behind ONE lookup per person: three Map
+   * probes per person (tickets, attribution, roll-up) were a fifth of this phase at 1M.
+   */
+  private startPeople(): void {
+    this.phase('rollups');
+    const extraOf = (id: string): Extra => {
+      let x = this.extras.get(id);
+      if (x === undefined)
+        this.extras.set(id, (x = { tickets: NO_TICKETS, attribution: null, rollup: null }));
+      return x;
+    };
+    for (const [id, list] of this.ticketsByPerson) extraOf(id).tickets = list;
+    for (const [id, d] of this.credited) extraOf(id).attribution = d;
+    for (const [id, r] of this.rollups) extraOf(id).rollup = r;
+    this.ticketsByPerson.clear();
+    for (const [pid, c] of this.options.previousCodes ?? []) {
+      const n = normalizeCode(c);
+      if (!this.codeOwner.has(n) && !this.reserved.has(n)) this.reserved.set(n, pid);
+    }
+    this.ctx = {
+      now: this.now,
+      rules: this.rules,
+      tickets: NO_TICKETS,
+      stats: statsFromHistogram(this.histogram, this.rules),
+    };
   }
-  const extras = new Map<string, Extra>();
-  const extraOf = (id: string): Extra => {
-    let x = extras.get(id);
-    if (x === undefined) extras.set(id, (x = { tickets: NO_TICKETS, attribution: null, rollup: null }));
-    return x;
-  };
-  for (const [id, list] of ticketsByPerson) extraOf(id).tickets = list;
-  for (const [id, d] of credited) extraOf(id).attribution = d;
-  for (const [id, r] of rollups) extraOf(id).rollup = r;
-  const NONE: Extra = { tickets: NO_TICKETS, attribution: null, rollup: null };
 
-  let nextAt = Infinity;
-  // Ask candidates keep no evaluation: ~80k of them held their reasons and texts until the
-  // schedule, promoting ~80 MB and forcing a full mark of the 1M-person heap (≈1 s). Evaluation
-  // is deterministic, so a candidate is evaluated again when planned.
-  const candidates: {
-    person: Person;
-    code: string | null;
-    x: Extra;
-    c: AskCandidate;
-  }[] = [];
-  // Codes issued earlier but no longer in the CRM stay reserved to their person.
-  const reserved = new Map<string, string>();
-  for (const [pid, c] of options.previousCodes ?? []) {
-    const n = normalizeCode(c);
-    if (!codeOwner.has(n) && !reserved.has(n)) reserved.set(n, pid);
-  }
-  const isTaken = (code: string): boolean => takenCodes.has(code) || reserved.has(code);
-  const seenReferrers = new Set<string>();
-  const planPerson = (
+  private planPerson(
     p: Person,
     e: PersonEvaluation,
     code: string | null,
     x: Extra,
     askedAt: number | null,
-  ): void => {
+  ): void {
     const r = x.rollup;
     if (r !== null) {
-      seenReferrers.add(p.id);
-      report.addReferrer(referrers.get(p.id) ?? refOf(p), r.rollup, r.entries, e);
+      this.seenReferrers.add(p.id);
+      this.report.addReferrer(this.referrers.get(p.id) ?? this.refOf(p), r.rollup, r.entries, e);
     }
-    report.addPerson(p, e, askedAt !== null);
+    this.report.addPerson(p, e, askedAt !== null);
     const desired = desiredPerson({
       person: p,
       evaluation: e,
       code,
-      link: code === null ? null : referralLink(options.linkTemplate, code),
+      link: code === null ? null : referralLink(this.options.linkTemplate, code),
       askedAt,
       attribution: x.attribution,
       rollup: r?.rollup ?? null,
-      rules,
+      rules: this.rules,
     });
-    emit('person', p.id, desired, p.current);
-  };
-  const ctx = { now, rules, tickets: NO_TICKETS, stats };
-  for (const p of snapshot.people) {
-    const x = extras.get(p.id) ?? NONE;
-    ctx.tickets = x.tickets;
-    const e = evaluatePerson(p, ctx);
-    if (e.nextChangeAt !== null && e.nextChangeAt < nextAt) nextAt = e.nextChangeAt;
-    // Code: keep a valid stored one (stable); issue to advocates (or everyone) otherwise.
-    let code: string | null = null;
-    const stored = (p.current ?? NO_VALUES).referral_code;
-    if (typeof stored === 'string') {
-      const n = normalizeCode(stored);
-      if (codeOwner.get(n) === p.id) code = n;
+    this.emit('person', p.id, desired, p.current);
+  }
+
+  /**
+   * Every person a third time (same order): evaluation, code, plan. Ask candidates are held back
+   * for `finish` (their plans depend on the per-owner caps over everyone).
+   * `options.previousCodes` is read when this phase starts.
+   */
+  planPeople(people: Iterable<Person>): void {
+    if (this.stage !== 'people') {
+      this.enter('people', ['rolled-up']);
+      this.startPeople();
     }
-    if (code === null) {
-      // The CRM lost our code (a user cleared or garbled it): give the same code back, not a new one.
-      const prev = options.previousCodes?.get(p.id);
-      const n = prev === undefined ? '' : normalizeCode(prev);
-      if (prev !== undefined && codeProblem(n) === null && reserved.get(n) === p.id && !codeOwner.has(n)) {
-        code = n;
-        codeOwner.set(n, p.id);
+    const { now, rules } = this;
+    const ctx = this.ctx!;
+    const counts = this.result.counts;
+    const isTaken = (code: string): boolean => this.takenCodes.has(code) || this.reserved.has(code);
+    for (const p of people) {
+      counts.people++;
+      const x = this.extras.get(p.id) ?? NONE;
+      ctx.tickets = x.tickets;
+      const e = evaluatePerson(p, ctx);
+      if (e.nextChangeAt !== null && e.nextChangeAt < this.nextAt) this.nextAt = e.nextChangeAt;
+      // Code: keep a valid stored one (stable); issue to advocates (or everyone) otherwise.
+      let code: string | null = null;
+      const stored = (p.current ?? NO_VALUES).referral_code;
+      if (typeof stored === 'string') {
+        const n = normalizeCode(stored);
+        if (this.codeOwner.get(n) === p.id) code = n;
       }
+      if (code === null) {
+        // The CRM lost our code (a user cleared or garbled it): give the same code back, not a new one.
+        const prev = this.options.previousCodes?.get(p.id);
+        const n = prev === undefined ? '' : normalizeCode(prev);
+        if (
+          prev !== undefined &&
+          codeProblem(n) === null &&
+          this.reserved.get(n) === p.id &&
+          !this.codeOwner.has(n)
+        ) {
+          code = n;
+          this.codeOwner.set(n, p.id);
+        }
+      }
+      if (
+        code === null &&
+        (rules.codes.issueTo === 'everyone' ||
+          (e.ready && e.inPilot) ||
+          e.lastAskedAt !== null ||
+          x.rollup !== null ||
+          p.isEmployee === true ||
+          (p.companyId !== undefined && this.partners.has(p.companyId)))
+      ) {
+        code = this.issuer.issue(isTaken);
+        this.takenCodes.add(code);
+        counts.codesIssued++;
+      }
+      if (isAskCandidate(e, now)) {
+        this.candidates.push({ person: p, code, x, c: askCandidate(e, p.ownerId) });
+        continue;
+      }
+      this.planPerson(p, e, code, x, null);
     }
-    if (
-      code === null &&
-      (rules.codes.issueTo === 'everyone' ||
-        (e.ready && e.inPilot) ||
-        e.lastAskedAt !== null ||
-        x.rollup !== null ||
-        p.isEmployee === true ||
-        (p.companyId !== undefined && partners.has(p.companyId)))
-    ) {
-      code = issuer.issue(isTaken);
-      takenCodes.add(code);
-      counts.codesIssued++;
-    }
-    if (isAskCandidate(e, now)) {
-      candidates.push({ person: p, code, x, c: askCandidate(e, p.ownerId) });
-      continue;
-    }
-    planPerson(p, e, code, x, null);
   }
 
-  phase('people');
+  // ---- 8. Asks under the per-owner daily caps, report
 
-  // ---- 6. Asks under the per-owner daily caps
-  const budget = OwnerBudget.fromRules(rules, options.ownerBudgets);
-  const byCandidate = new Map(candidates.map((x) => [x.c, x]));
-  const schedule = scheduleAsks(
-    candidates.map((x) => x.c),
-    budget,
-  );
-  counts.asksScheduled = schedule.scheduled.length;
-  counts.asksDeferred = schedule.deferred.length;
-  for (const c of schedule.scheduled) {
-    const x = byCandidate.get(c)!;
-    ctx.tickets = x.x.tickets;
-    const before = evaluatePerson(x.person, ctx);
-    // The ask happens now: plan the state after it (cool-down started, next eligible date), so the
-    // next run finds nothing to change instead of rewriting the flags one run later.
-    const asked: Person = { ...x.person, asks: [...(x.person.asks ?? []), new Date(now)] };
-    const after = evaluatePerson(asked, { now, rules, tickets: x.x.tickets, stats });
-    planPerson(asked, after, x.code, x.x, now);
-    tasks.push(
-      buildTask(
-        'ask',
-        askTaskKey(x.person.id, before.lastAskedAt),
-        rules.tasks.ask,
-        {
-          name: personName(x.person),
-          score: before.score,
-          reasons: reasonsText(before),
-          code: x.code ?? '',
-          link: x.code === null ? '' : referralLink(options.linkTemplate, x.code),
-        },
-        now,
-        { personId: x.person.id, ownerId: x.person.ownerId, companyId: x.person.companyId },
-      ),
+  finish(): EngineResult {
+    if (this.stage === 'rolled-up') this.planPeople([]);
+    this.enter('finished', ['people']);
+    this.phase('people');
+    const { now, rules } = this;
+    const ctx = this.ctx!;
+    const counts = this.result.counts;
+    const budget = OwnerBudget.fromRules(rules, this.options.ownerBudgets);
+    const byCandidate = new Map(this.candidates.map((x) => [x.c, x]));
+    const schedule = scheduleAsks(
+      this.candidates.map((x) => x.c),
+      budget,
     );
+    counts.asksScheduled = schedule.scheduled.length;
+    counts.asksDeferred = schedule.deferred.length;
+    for (const c of schedule.scheduled) {
+      const x = byCandidate.get(c)!;
+      ctx.tickets = x.x.tickets;
+      const before = evaluatePerson(x.person, ctx);
+      // The ask happens now: plan the state after it (cool-down started, next eligible date), so the
+      // next run finds nothing to change instead of rewriting the flags one run later.
+      const asked: Person = { ...x.person, asks: [...(x.person.asks ?? []), new Date(now)] };
+      const after = evaluatePerson(asked, { now, rules, tickets: x.x.tickets, stats: ctx.stats });
+      this.planPerson(asked, after, x.code, x.x, now);
+      this.result.tasks.push(
+        buildTask(
+          'ask',
+          askTaskKey(x.person.id, before.lastAskedAt),
+          rules.tasks.ask,
+          {
+            name: personName(x.person),
+            score: before.score,
+            reasons: reasonsText(before),
+            code: x.code ?? '',
+            link: x.code === null ? '' : referralLink(this.options.linkTemplate, x.code),
+          },
+          now,
+          { personId: x.person.id, ownerId: x.person.ownerId, companyId: x.person.companyId },
+        ),
+      );
+    }
+    for (const c of schedule.deferred) {
+      const x = byCandidate.get(c)!;
+      ctx.tickets = x.x.tickets;
+      this.planPerson(x.person, evaluatePerson(x.person, ctx), x.code, x.x, null);
+    }
+    for (const [id, r] of this.rollups) {
+      if (!this.seenReferrers.has(id))
+        this.report.addReferrer(this.referrers.get(id)!, r.rollup, r.entries, null);
+    }
+    this.candidates.length = 0;
+    this.result.report = this.report.finish();
+    this.phase('asks+report');
+    this.result.nextEvaluationAt = this.nextAt === Infinity ? null : new Date(this.nextAt);
+    return this.result;
   }
-  for (const c of schedule.deferred) {
-    const x = byCandidate.get(c)!;
-    ctx.tickets = x.x.tickets;
-    planPerson(x.person, evaluatePerson(x.person, ctx), x.code, x.x, null);
-  }
-  for (const [id, r] of rollups) {
-    if (!seenReferrers.has(id)) report.addReferrer(referrers.get(id)!, r.rollup, r.entries, null);
-  }
+}
 
-  result.report = report.finish();
-  phase('asks+report');
-  result.nextEvaluationAt = nextAt === Infinity ? null : new Date(nextAt);
-  return result;
+/** The whole engine over an in-memory account: `EngineRun` fed whole arrays. */
+export function runEngine(snapshot: EngineSnapshot, options: EngineOptions): EngineResult {
+  const run = new EngineRun(options);
+  run.addCompanies(snapshot.companies);
+  run.addTickets(snapshot.tickets);
+  run.addClicks(snapshot.clicks ?? []);
+  run.indexPeople(snapshot.people);
+  if (run.needsReferrerPass) run.indexReferrers(snapshot.people);
+  run.attribute();
+  run.planDeals(snapshot.deals);
+  run.rollup();
+  run.planCompanies(snapshot.companies);
+  run.planPeople(snapshot.people);
+  return run.finish();
 }
