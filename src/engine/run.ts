@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors.js';
 import type { AskCandidate } from './asks.js';
-import { OwnerBudget, askCandidate, isAskCandidate, scheduleAsks } from './asks.js';
+import { OwnerBudget, UNASSIGNED_OWNER, askCandidate, compareAskCandidates, isAskCandidate } from './asks.js';
 import type {
   AttributionDecision,
   ClickRef,
@@ -217,6 +217,59 @@ interface Extra {
 }
 const NONE: Extra = { tickets: NO_TICKETS, attribution: null, rollup: null };
 
+interface Candidate {
+  person: Person;
+  code: string | null;
+  x: Extra;
+  c: AskCandidate;
+}
+
+/** A binary heap of candidates with the WORST (by `compareAskCandidates`) on top. */
+class CandidateHeap {
+  private readonly a: Candidate[] = [];
+
+  get size(): number {
+    return this.a.length;
+  }
+  items(): readonly Candidate[] {
+    return this.a;
+  }
+  /** `x` is worse than `y` (would be picked after it). */
+  private worse(x: Candidate, y: Candidate): boolean {
+    return compareAskCandidates(x.c, y.c) > 0;
+  }
+  push(c: Candidate): void {
+    const a = this.a;
+    a.push(c);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.worse(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+  /** If `c` beats the worst kept, it takes its place and the worst is returned; else `c` is. */
+  replaceWorstIfBetter(c: Candidate): Candidate {
+    const a = this.a;
+    const top = a[0];
+    if (top === undefined || !this.worse(top, c)) return c;
+    a[0] = c;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < a.length && this.worse(a[l]!, a[w]!)) w = l;
+      if (r < a.length && this.worse(a[r]!, a[w]!)) w = r;
+      if (w === i) break;
+      [a[i], a[w]] = [a[w]!, a[i]!];
+      i = w;
+    }
+    return top;
+  }
+}
+
 /**
  * One engine run, phase by phase, fed in chunks: the streaming pipeline calls it page by page
  * from its cache (several passes over the people, each a scan), and `runEngine` calls it with
@@ -284,11 +337,14 @@ export class EngineRun {
   private readonly seenReferrers = new Set<string>();
   private nextAt = Infinity;
   /**
-   * Ask candidates keep no evaluation: ~80k of them held their reasons and texts until the
-   * schedule, promoting ~80 MB and forcing a full mark of the 1M-person heap (≈1 s). Evaluation
-   * is deterministic, so a candidate is evaluated again when planned.
+   * The ask candidates still in the running, per owner: at most the owner's remaining budget,
+   * the best by (score desc, id) — exactly who `scheduleAsks` would pick over everyone, since each
+   * owner's budget is independent. A candidate pushed out is deferred (planned not asked) at once,
+   * so a first backfill with 100k ready people holds a few thousand, not 100k. Candidates keep no
+   * evaluation (deterministic: evaluated again when planned).
    */
-  private readonly candidates: { person: Person; code: string | null; x: Extra; c: AskCandidate }[] = [];
+  private readonly held = new Map<string, CandidateHeap>();
+  private budget: OwnerBudget | null = null;
 
   constructor(private readonly options: EngineOptions) {
     this.now = typeof options.now === 'number' ? options.now : options.now.getTime();
@@ -797,11 +853,34 @@ export class EngineRun {
         counts.codesIssued++;
       }
       if (isAskCandidate(e, now)) {
-        this.candidates.push({ person: p, code, x, c: askCandidate(e, p.ownerId) });
+        const out = this.hold({ person: p, code, x, c: askCandidate(e, p.ownerId) });
+        if (out === null) continue;
+        if (out.person === p) {
+          this.planPerson(p, e, code, x, null);
+        } else {
+          ctx.tickets = out.x.tickets;
+          this.planPerson(out.person, evaluatePerson(out.person, ctx), out.code, out.x, null);
+        }
+        counts.asksDeferred++;
         continue;
       }
       this.planPerson(p, e, code, x, null);
     }
+  }
+
+  /** Keeps a candidate among its owner's best; returns the one deferred by it, if any. */
+  private hold(c: Candidate): Candidate | null {
+    this.budget ??= OwnerBudget.fromRules(this.rules, this.options.ownerBudgets);
+    const cap = this.budget.remaining(c.c.ownerId);
+    if (cap <= 0) return c;
+    const key = c.c.ownerId ?? UNASSIGNED_OWNER;
+    let heap = this.held.get(key);
+    if (heap === undefined) this.held.set(key, (heap = new CandidateHeap()));
+    if (heap.size < cap) {
+      heap.push(c);
+      return null;
+    }
+    return heap.replaceWorstIfBetter(c);
   }
 
   // ---- 8. Asks under the per-owner daily caps, report
@@ -813,16 +892,12 @@ export class EngineRun {
     const { now, rules } = this;
     const ctx = this.ctx!;
     const counts = this.result.counts;
-    const budget = OwnerBudget.fromRules(rules, this.options.ownerBudgets);
-    const byCandidate = new Map(this.candidates.map((x) => [x.c, x]));
-    const schedule = scheduleAsks(
-      this.candidates.map((x) => x.c),
-      budget,
-    );
-    counts.asksScheduled = schedule.scheduled.length;
-    counts.asksDeferred = schedule.deferred.length;
-    for (const c of schedule.scheduled) {
-      const x = byCandidate.get(c)!;
+    const scheduled = [...this.held.values()]
+      .flatMap((h) => h.items())
+      .sort((a, b) => compareAskCandidates(a.c, b.c));
+    this.held.clear();
+    counts.asksScheduled = scheduled.length;
+    for (const x of scheduled) {
       ctx.tickets = x.x.tickets;
       const before = evaluatePerson(x.person, ctx);
       // The ask happens now: plan the state after it (cool-down started, next eligible date), so the
@@ -847,16 +922,10 @@ export class EngineRun {
         ),
       );
     }
-    for (const c of schedule.deferred) {
-      const x = byCandidate.get(c)!;
-      ctx.tickets = x.x.tickets;
-      this.planPerson(x.person, evaluatePerson(x.person, ctx), x.code, x.x, null);
-    }
     for (const [id, r] of this.rollups) {
       if (!this.seenReferrers.has(id))
         this.report.addReferrer(this.referrers.get(id)!, r.rollup, r.entries, null);
     }
-    this.candidates.length = 0;
     this.result.report = this.report.finish();
     this.phase('asks+report');
     this.result.nextEvaluationAt = this.nextAt === Infinity ? null : new Date(this.nextAt);

@@ -1,9 +1,16 @@
 /**
- * Compute phase: the cached canonical snapshot → the engine → a write plan in CRM terms.
+ * Compute phase: the cached canonical snapshot → the engine → record writes and tasks in CRM terms.
  *
- * The engine is given the account sorted by id and a deterministic code source, so the same data
- * gives the same plan: a dry run shows exactly what the real run then writes. Codes stay
- * unguessable: the source is HMAC-SHA256 keyed by a per-tenant secret that never leaves the store.
+ * Streaming: the account is never loaded whole. The engine (`EngineRun`) is fed page by page from
+ * the snapshot cache, in several scans — people three times (index, referrers, plans), companies
+ * twice, deals and tickets once — and what it keeps between pages is bounded by the referral
+ * activity (code index, captured people, ledger, this run's ask candidates), not by the account.
+ * Record writes leave as they are planned (`onWrites`), so a 1M-contact account is written while
+ * it is computed; only the ask candidates' writes are held until their tasks exist.
+ *
+ * Deterministic: the cache scans in an order fixed by the ids alone (bucket, then id), and new
+ * codes come from an HMAC-SHA256 counter stream keyed by a per-tenant secret that never leaves the
+ * store, so a dry run shows exactly what the real run then writes, and codes stay unguessable.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { CrmDefinition, RecordUpdate, TaskWrite } from '../../connectors/contract.js';
@@ -12,7 +19,6 @@ import type {
   Deal,
   EngineResult,
   EngineTask,
-  Owner,
   Person,
   PlanKind,
   RandomSource,
@@ -20,7 +26,7 @@ import type {
   Rules,
   Ticket,
 } from '../engine/index.js';
-import { applyChanges, isValidCode, runEngine } from '../engine/index.js';
+import { EngineRun, applyChanges, isValidCode } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import { decodeSnapshot } from '../store/snapshot-cache.js';
 import type { Store } from '../store/types.js';
@@ -45,7 +51,14 @@ export interface PlannedWrite {
 }
 
 export interface SyncPlan {
-  writes: PlannedWrite[];
+  /**
+   * Writes that must wait for the tasks: the ask candidates' (they mark people asked and start the
+   * cool-down — written before the ask task and a crash in between, the task would never come).
+   * Every other write already went to `onWrites`.
+   */
+  heldWrites: PlannedWrite[];
+  /** Records with changes, streamed and held. */
+  writes: number;
   tasks: TaskWrite[];
   engine: Omit<EngineResult, 'personPlans' | 'dealPlans' | 'companyPlans'>;
   /** Code-stream position after this plan (saved by a real run only). */
@@ -65,60 +78,10 @@ export interface ComputeDeps {
   definition: Pick<CrmDefinition, 'encode'>;
 }
 
-interface LoadedAccount {
-  people: Person[];
-  companies: Company[];
-  deals: Deal[];
-  tickets: Ticket[];
-  owners: Owner[];
-  /** Canonical id → CRM object, for every record that can receive writes. */
-  objectOf: Map<string, string>;
-}
-
-const byId = <T extends { id: string }>(a: T, b: T): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-async function loadAccount(deps: ComputeDeps): Promise<LoadedAccount> {
-  const acc: LoadedAccount = {
-    people: [],
-    companies: [],
-    deals: [],
-    tickets: [],
-    owners: [],
-    objectOf: new Map(),
-  };
-  for (const [object, om] of Object.entries(deps.mapping.objects)) {
-    for await (const batch of deps.snapshots.scan(deps.tenantId, object)) {
-      for (const entry of batch) {
-        const value = decodeSnapshot<{ id: string }>(entry.json);
-        switch (om.kind) {
-          case 'person':
-            acc.people.push(value as Person);
-            break;
-          case 'company':
-            acc.companies.push(value as Company);
-            break;
-          case 'deal':
-            acc.deals.push(value as Deal);
-            break;
-          case 'ticket':
-            acc.tickets.push(value as Ticket);
-            continue;
-          case 'owner':
-            acc.owners.push(value as Owner);
-            continue;
-        }
-        acc.objectOf.set(value.id, object);
-      }
-    }
-  }
-  for (const list of [acc.people, acc.companies, acc.deals, acc.tickets, acc.owners]) list.sort(byId);
-  acc.people = mergeLeadConversions(acc.people);
-  const history = new Map<string, number[]>();
-  for await (const batch of deps.snapshots.scan(deps.tenantId, ASK_HISTORY_OBJECT)) {
-    for (const e of batch) history.set(e.id, JSON.parse(e.json) as number[]);
-  }
-  for (const p of acc.people) attachAsks(p, history.get(p.id));
-  return acc;
+/** Which CRM object each planned record comes from, and the owned values it holds now. */
+interface Origin {
+  object: string;
+  current: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -126,22 +89,40 @@ async function loadAccount(deps: ComputeDeps): Promise<LoadedAccount> {
  * person from now on. Carry the capture onto the Contact when it has none (Salesforce copies lead
  * fields only through the admin's lead mapping, and only into empty fields), and drop converted
  * Leads: they are read-only in Salesforce and the Contact now holds the referral.
+ *
+ * Streaming form: lead objects are scanned before contact objects (`personObjects`), so every
+ * conversion is known before its Contact's page arrives; the first converted Lead with a capture
+ * wins (scan order), as it did over the whole list.
  */
-export function mergeLeadConversions(people: Person[]): Person[] {
-  const converted = people.filter((p) => p.kind === 'lead' && p.convertedToId !== undefined);
-  if (converted.length === 0) return people;
-  const byPersonId = new Map(people.map((p) => [p.id, p]));
-  for (const lead of converted) {
-    const contact = byPersonId.get(lead.convertedToId!);
-    if (contact === undefined || lead.capture === undefined) continue;
-    const has = contact.capture !== undefined && Object.values(contact.capture).some((v) => v !== undefined);
-    if (!has) {
-      const capturedAt = lead.capture.capturedAt ?? lead.createdAt;
-      contact.capture = { ...lead.capture, ...(capturedAt === undefined ? {} : { capturedAt }) };
-      contact.convertedFromId = lead.id;
+export class LeadConversions {
+  private readonly carried = new Map<string, { leadId: string; capture: NonNullable<Person['capture']> }>();
+
+  /** A page of people with converted leads dropped and captures carried onto their contacts. */
+  apply(page: Person[]): Person[] {
+    let dropped = false;
+    for (const p of page) {
+      if (p.kind !== 'lead' || p.convertedToId === undefined) continue;
+      dropped = true;
+      if (p.capture === undefined || this.carried.has(p.convertedToId)) continue;
+      const capturedAt = p.capture.capturedAt ?? p.createdAt;
+      this.carried.set(p.convertedToId, {
+        leadId: p.id,
+        capture: { ...p.capture, ...(capturedAt === undefined ? {} : { capturedAt }) },
+      });
     }
+    const out = dropped ? page.filter((p) => !(p.kind === 'lead' && p.convertedToId !== undefined)) : page;
+    if (this.carried.size === 0) return out;
+    for (const p of out) {
+      const carry = this.carried.get(p.id);
+      if (carry === undefined) continue;
+      const has = p.capture !== undefined && Object.values(p.capture).some((v) => v !== undefined);
+      if (!has) {
+        p.capture = carry.capture;
+        p.convertedFromId = carry.leadId;
+      }
+    }
+    return out;
   }
-  return people.filter((p) => !(p.kind === 'lead' && p.convertedToId !== undefined));
 }
 
 /**
@@ -266,53 +247,100 @@ export function toTaskWrite(
 
 /**
  * People whose CRM `referral_code` is not a valid code although we wrote one: the code we wrote,
- * so the engine restores it. Only those few records' states are read.
+ * so the engine restores it. Only those few records' states are read, a page at a time.
  */
-async function lostCodes(deps: ComputeDeps, account: LoadedAccount): Promise<Map<string, string>> {
-  const byObject = new Map<string, string[]>();
-  for (const p of account.people) {
+async function lostCodesOf(
+  deps: ComputeDeps,
+  object: string,
+  people: readonly Person[],
+  into: Map<string, string>,
+): Promise<void> {
+  const ids: string[] = [];
+  for (const p of people) {
     const c = p.current.referral_code;
     if (typeof c === 'string' && isValidCode(c)) continue;
-    if (c === undefined || c === null || c === '') {
-      // Empty: only worth a look for people who could have had one (advocates are few).
-      if (p.current.referral_link === undefined) continue;
-    }
-    const object = account.objectOf.get(p.id);
-    if (object === undefined) continue;
-    const list = byObject.get(object);
-    if (list === undefined) byObject.set(object, [p.id]);
-    else list.push(p.id);
+    // Empty: only worth a look for people who could have had one (advocates are few).
+    if ((c === undefined || c === null || c === '') && p.current.referral_link === undefined) continue;
+    ids.push(p.id);
   }
-  const out = new Map<string, string>();
-  for (const [object, ids] of byObject) {
-    for (const [id, state] of await deps.store.getRecordStates(deps.tenantId, object, ids)) {
-      const code = state.written?.referral_code;
-      if (typeof code === 'string' && isValidCode(code)) out.set(id, code);
-    }
+  if (ids.length === 0) return;
+  for (const [id, state] of await deps.store.getRecordStates(deps.tenantId, object, ids)) {
+    const code = state.written?.referral_code;
+    if (typeof code === 'string' && isValidCode(code)) into.set(id, code);
   }
-  return out;
 }
 
-/** Runs the engine over the cached account and turns its plans into CRM writes and tasks. */
-export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPlan> {
-  const account = await loadAccount(deps);
+/** The CRM objects holding a kind's records, lead objects first (see `LeadConversions`). */
+function objectsOf(mapping: Mapping, kind: string): string[] {
+  const list = Object.entries(mapping.objects).filter(([, om]) => om.kind === kind);
+  if (kind === 'person')
+    list.sort(([, a], [, b]) => (a.personKind === 'lead' ? 0 : 1) - (b.personKind === 'lead' ? 0 : 1));
+  return list.map(([object]) => object);
+}
+
+/** Every cached record of a kind, a page at a time, with its object. */
+async function* pages<T>(
+  deps: ComputeDeps,
+  kind: string,
+  signal?: AbortSignal,
+): AsyncIterable<{ object: string; records: T[] }> {
+  for (const object of objectsOf(deps.mapping, kind)) {
+    for await (const batch of deps.snapshots.scan(deps.tenantId, object)) {
+      signal?.throwIfAborted();
+      yield { object, records: batch.map((e) => decodeSnapshot<T>(e.json)) };
+    }
+  }
+}
+
+/** Which object holds each id (the records tasks point at), looked up in the cache. */
+async function resolveObjects(
+  deps: ComputeDeps,
+  kind: string,
+  ids: Iterable<string>,
+  into: Map<string, string>,
+): Promise<void> {
+  let todo = [...new Set(ids)].filter((id) => !into.has(id));
+  for (const object of objectsOf(deps.mapping, kind)) {
+    if (todo.length === 0) return;
+    const found = await deps.snapshots.get(deps.tenantId, object, todo);
+    for (const id of found.keys()) into.set(id, object);
+    todo = todo.filter((id) => !found.has(id));
+  }
+}
+
+export interface ComputeOptions {
+  /**
+   * Receives record writes as the engine plans them, a page at a time, while compute goes on. The
+   * ask candidates' writes are not among them: they come back in `SyncPlan.heldWrites`.
+   */
+  onWrites: (writes: PlannedWrite[]) => Promise<void>;
+  /** People planned so far, of `total`. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Streams the cached account through the engine; writes leave through `onWrites`. */
+export async function computePlan(deps: ComputeDeps, now: Date, options: ComputeOptions): Promise<SyncPlan> {
+  const { signal } = options;
   const { secret, start } = await codeSource(deps);
   const stream = codeStream(secret, start);
   const used = await asksToday(deps.store, deps.tenantId, now);
+  // Owners not listed get the whole daily cap (OwnerBudget's default).
   const ownerBudgets: Record<string, number> = {};
-  for (const o of account.owners)
-    ownerBudgets[o.id] = Math.max(0, deps.rules.asks.perOwnerDailyCap - (used[o.id] ?? 0));
-  for (const p of account.people) {
-    if (p.ownerId !== undefined && ownerBudgets[p.ownerId] === undefined) {
-      ownerBudgets[p.ownerId] = Math.max(0, deps.rules.asks.perOwnerDailyCap - (used[p.ownerId] ?? 0));
-    }
-  }
-  const previousCodes = await lostCodes(deps, account);
-  const writes: PlannedWrite[] = [];
-  const currentOf = new Map<string, { current: Readonly<Record<string, unknown>> }>();
-  for (const list of [account.people, account.deals, account.companies])
-    for (const r of list) currentOf.set(r.id, r);
-  const result = runEngine(account, {
+  for (const [owner, n] of Object.entries(used))
+    ownerBudgets[owner] = Math.max(0, deps.rules.asks.perOwnerDailyCap - n);
+  const previousCodes = new Map<string, string>();
+
+  // Plans arrive through onPlan while the engine works on a page; the page's origin says where
+  // each record lives. Ask candidates are planned at `finish` from the origins kept for them.
+  let origins = new Map<string, Origin>();
+  let page: PlannedWrite[] = [];
+  const planned = new Set<string>();
+  const candidates = new Map<string, Origin>();
+  let finishing = false;
+  const held: PlannedWrite[] = [];
+  let writes = 0;
+  const run = new EngineRun({
     now,
     rules: deps.rules,
     random: stream.random,
@@ -320,21 +348,122 @@ export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPla
     ownerBudgets,
     previousCodes,
     onPlan: (kind, plan) => {
-      if (Object.keys(plan.changes).length === 0) return;
-      const object = account.objectOf.get(plan.id);
-      const record = currentOf.get(plan.id);
-      if (object === undefined || record === undefined) return;
+      if (!finishing && kind === 'person') planned.add(plan.id);
+      if (Object.keys(plan.changes).length === 0) {
+        candidates.delete(plan.id);
+        return;
+      }
+      // A candidate planned later: deferred by a better one (any page) or asked at `finish`.
+      let origin = finishing ? undefined : origins.get(plan.id);
+      if (origin === undefined) {
+        origin = candidates.get(plan.id);
+        candidates.delete(plan.id);
+      }
+      if (origin === undefined) return;
       const update = toRecordUpdate(
-        object,
+        origin.object,
         plan.id,
         plan.changes,
-        objectMappingFor(deps.mapping, object),
+        objectMappingFor(deps.mapping, origin.object),
         deps.definition,
       );
-      if (update !== null) writes.push({ kind, object, plan, before: record.current, update });
+      if (update === null) return;
+      writes++;
+      (finishing ? held : page).push({ kind, object: origin.object, plan, before: origin.current, update });
     },
   });
-  const tasks = result.tasks.map((t) => toTaskWrite(t, account.objectOf, deps.mapping));
+  const originsOf = (
+    object: string,
+    records: readonly { id: string; current: Origin['current'] }[],
+  ): void => {
+    origins = new Map(records.map((r) => [r.id, { object, current: r.current }]));
+  };
+  const flush = async (): Promise<void> => {
+    if (page.length === 0) return;
+    const out = page;
+    page = [];
+    await options.onWrites(out);
+  };
+
+  // 1. Companies (partners), tickets.
+  for await (const { records } of pages<Company>(deps, 'company', signal)) run.addCompanies(records);
+  for await (const { records } of pages<Ticket>(deps, 'ticket', signal)) run.addTickets(records);
+
+  // 2–3. People: index, then (when captures exist) the referrers they name.
+  let total = 0;
+  for (const object of objectsOf(deps.mapping, 'person'))
+    total += await deps.snapshots.count(deps.tenantId, object);
+  let conversions = new LeadConversions();
+  for await (const { object, records } of pages<Person>(deps, 'person', signal)) {
+    const people = conversions.apply(records);
+    run.indexPeople(people);
+    await lostCodesOf(deps, object, people, previousCodes);
+  }
+  if (run.needsReferrerPass) {
+    conversions = new LeadConversions();
+    for await (const { records } of pages<Person>(deps, 'person', signal))
+      run.indexReferrers(conversions.apply(records));
+  }
+  run.attribute();
+
+  // 4–5. Deals, roll-ups, companies: their writes leave page by page.
+  for await (const { object, records } of pages<Deal>(deps, 'deal', signal)) {
+    originsOf(object, records);
+    run.planDeals(records);
+    await flush();
+  }
+  run.rollup();
+  for await (const { object, records } of pages<Company>(deps, 'company', signal)) {
+    originsOf(object, records);
+    run.planCompanies(records);
+    await flush();
+  }
+
+  // 6. People: plans (with their ask history: the people asked within a year, a small table);
+  // the ones not planned yet are ask candidates (at most the owners' remaining budgets).
+  const history = new Map<string, number[]>();
+  for await (const batch of deps.snapshots.scan(deps.tenantId, ASK_HISTORY_OBJECT)) {
+    for (const e of batch) history.set(e.id, JSON.parse(e.json) as number[]);
+  }
+  conversions = new LeadConversions();
+  let done = 0;
+  for await (const { object, records } of pages<Person>(deps, 'person', signal)) {
+    const people = conversions.apply(records);
+    for (const p of people) attachAsks(p, history.get(p.id));
+    originsOf(object, people);
+    planned.clear();
+    run.planPeople(people);
+    for (const p of people) if (!planned.has(p.id)) candidates.set(p.id, { object, current: p.current });
+    await flush();
+    done += people.length;
+    options.onProgress?.(done, total);
+  }
+  origins = new Map();
+
+  // 7. Asks under the caps: their plans are held back until their tasks exist.
+  finishing = true;
+  const result = run.finish();
+  const objectOf = new Map<string, string>();
+  for (const [id, o] of candidates) objectOf.set(id, o.object);
+  await resolveObjects(
+    deps,
+    'person',
+    result.tasks.map((t) => t.personId),
+    objectOf,
+  );
+  await resolveObjects(
+    deps,
+    'deal',
+    result.tasks.flatMap((t) => (t.dealId === undefined ? [] : [t.dealId])),
+    objectOf,
+  );
+  await resolveObjects(
+    deps,
+    'company',
+    result.tasks.flatMap((t) => (t.companyId === undefined ? [] : [t.companyId])),
+    objectOf,
+  );
+  const tasks = result.tasks.map((t) => toTaskWrite(t, objectOf, deps.mapping));
   const asksByOwner: Record<string, number> = {};
   for (const t of result.tasks) {
     if (t.kind === 'ask' && t.ownerId !== undefined)
@@ -342,12 +471,13 @@ export async function computePlan(deps: ComputeDeps, now: Date): Promise<SyncPla
   }
   const { personPlans: _p, dealPlans: _d, companyPlans: _c, ...engine } = result;
   return {
+    heldWrites: held,
     writes,
     tasks,
     engine,
     codePosition: stream.position(),
     asksByOwner,
-    people: account.people.length,
+    people: result.counts.people,
   };
 }
 

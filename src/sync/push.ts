@@ -54,7 +54,7 @@ export function emptyPushCounts(): PushCounts {
  * call, or a Bulk 2.0 ingest job above its threshold): a common multiple of the batch sizes, and
  * large enough that the connector sees a big write as big and switches to its bulk path.
  */
-const PUSH_CHUNK = 50_000;
+export const PUSH_CHUNK = 50_000;
 
 export async function pushWrites(
   deps: PushDeps,

@@ -21,7 +21,7 @@ import type { PlannedWrite, SyncPlan } from './compute.js';
 import type { Mapping } from './mapping.js';
 import { DIRTY_FLAG, pullAll } from './pull.js';
 import type { PullCounts } from './pull.js';
-import { emptyPushCounts, pushTasks, pushWrites } from './push.js';
+import { PUSH_CHUNK, emptyPushCounts, pushTasks, pushWrites } from './push.js';
 import type { PushCounts } from './push.js';
 
 export const ERR_SYNC_FAILED = 'ERR_SYNC_FAILED';
@@ -97,34 +97,49 @@ export interface SyncSummary {
 
 const SAMPLE_SIZE = 20;
 
-export function previewOf(plan: SyncPlan): PlanPreview {
-  const tasksByKind: Record<string, number> = {};
-  const tasksByOwner: Record<string, number> = {};
-  for (const t of plan.tasks) {
-    tasksByKind[t.kind] = (tasksByKind[t.kind] ?? 0) + 1;
-    const owner = t.ownerId ?? '(no owner)';
-    tasksByOwner[owner] = (tasksByOwner[owner] ?? 0) + 1;
+/**
+ * The preview of a plan, built as its writes stream past (counts, and the first samples of each
+ * record kind — people first — so a preview of a 1M-contact plan holds 60 records, not the plan).
+ */
+export class PreviewBuilder {
+  private records = 0;
+  private readonly samples: Record<string, PlanPreview['samples']> = { person: [], deal: [], company: [] };
+
+  addWrites(writes: readonly PlannedWrite[]): void {
+    this.records += writes.length;
+    for (const w of writes) {
+      const list = (this.samples[w.kind] ??= []);
+      if (list.length >= SAMPLE_SIZE) continue;
+      const before: Record<string, unknown> = {};
+      for (const k of Object.keys(w.plan.changes)) before[k] = w.before[k] ?? null;
+      list.push({ kind: w.kind, object: w.object, id: w.plan.id, before, after: { ...w.plan.changes } });
+    }
   }
-  const sample = (w: PlannedWrite): PlanPreview['samples'][number] => {
-    const before: Record<string, unknown> = {};
-    for (const k of Object.keys(w.plan.changes)) before[k] = w.before[k] ?? null;
-    return { kind: w.kind, object: w.object, id: w.plan.id, before, after: { ...w.plan.changes } };
-  };
-  return {
-    fieldChanges: plan.engine.counts.fieldChanges,
-    records: plan.writes.length,
-    samples: plan.writes.slice(0, SAMPLE_SIZE).map(sample),
-    tasks: plan.tasks.length,
-    tasksByKind,
-    tasksByOwner,
-    taskSamples: plan.tasks.slice(0, SAMPLE_SIZE).map((t) => ({
-      key: t.key,
-      kind: t.kind,
-      subject: t.subject,
-      ...(t.ownerId === undefined ? {} : { ownerId: t.ownerId }),
-      person: `${t.person.object}/${t.person.id}`,
-    })),
-  };
+
+  finish(plan: SyncPlan): PlanPreview {
+    const tasksByKind: Record<string, number> = {};
+    const tasksByOwner: Record<string, number> = {};
+    for (const t of plan.tasks) {
+      tasksByKind[t.kind] = (tasksByKind[t.kind] ?? 0) + 1;
+      const owner = t.ownerId ?? '(no owner)';
+      tasksByOwner[owner] = (tasksByOwner[owner] ?? 0) + 1;
+    }
+    return {
+      fieldChanges: plan.engine.counts.fieldChanges,
+      records: this.records,
+      samples: Object.values(this.samples).flat(),
+      tasks: plan.tasks.length,
+      tasksByKind,
+      tasksByOwner,
+      taskSamples: plan.tasks.slice(0, SAMPLE_SIZE).map((t) => ({
+        key: t.key,
+        kind: t.kind,
+        subject: t.subject,
+        ...(t.ownerId === undefined ? {} : { ownerId: t.ownerId }),
+        person: `${t.person.object}/${t.person.id}`,
+      })),
+    };
+  }
 }
 
 function dueForReevaluation(flag: JsonValue | null, now: Date): boolean {
@@ -174,22 +189,45 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
     const shouldCompute = dirty || due || options.force === true || options.mode === 'recompute' || dryRun;
     const push = emptyPushCounts();
     let plan: SyncPlan | null = null;
+    let preview: PlanPreview | null = null;
     if (shouldCompute) {
       progress({ phase: 'compute', done: 0 });
-      plan = await computePlan(deps, now);
-      progress({ phase: 'compute', done: plan.people, total: plan.people });
+      // Record writes stream out of compute and go to the CRM in the connector's big batches
+      // (PUSH_CHUNK), so a 1M-contact plan is never held whole. The last partial batch waits for
+      // the tasks and goes with the ask candidates' writes (see below).
+      const previewing = new PreviewBuilder();
+      let buffered: PlannedWrite[] = [];
+      plan = await computePlan(deps, now, {
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        onProgress: (done, total) => progress({ phase: 'compute', done, total }),
+        onWrites: async (writes) => {
+          previewing.addWrites(writes);
+          if (dryRun) return;
+          for (const w of writes) buffered.push(w);
+          if (buffered.length >= PUSH_CHUNK) {
+            const out = buffered;
+            buffered = [];
+            await pushWrites(deps, out, push, options.signal);
+          }
+        },
+      });
+      previewing.addWrites(plan.heldWrites);
+      preview = previewing.finish(plan);
       await options.checkpoint?.('computed');
 
       if (!dryRun) {
-        // ---- tasks, then record writes, then checkpoint. Tasks go first: they are idempotent by
-        // key (ledger + connector), while the record writes mark people as asked — writes first and
-        // a crash in between would leave people "asked" (cool-down started) with no ask task.
+        // ---- tasks, then the held record writes, then checkpoint. The ask tasks go before the
+        // writes that mark people as asked: they are idempotent by key (ledger + connector), while
+        // writes first and a crash in between would leave people "asked" (cool-down started) with
+        // no ask task. Other writes need no such order (their tasks are re-planned while recent).
         progress({ phase: 'tasks', done: 0, total: plan.tasks.length });
         await pushTasks(deps, plan.tasks, push, options.signal);
         await options.checkpoint?.('tasks');
-        progress({ phase: 'push', done: 0, total: plan.writes.length });
-        await pushWrites(deps, plan.writes, push, options.signal);
-        progress({ phase: 'push', done: plan.writes.length, total: plan.writes.length });
+        const last = buffered.concat(plan.heldWrites);
+        buffered = [];
+        progress({ phase: 'push', done: push.recordsWritten, total: plan.writes });
+        await pushWrites(deps, last, push, options.signal);
+        progress({ phase: 'push', done: plan.writes, total: plan.writes });
         await options.checkpoint?.('pushed');
         // Codes issued and asks scheduled in this plan are now in the CRM (or will be re-planned
         // identically next run if their record failed: the code stream replays from here).
@@ -222,7 +260,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
       computed: plan !== null,
       people: plan?.people ?? 0,
       push: { ...push, errors: push.errors.length },
-      plan: plan === null ? null : previewOf(plan),
+      plan: preview,
       report: plan?.engine.report ?? null,
       nextEvaluationAt: plan?.engine.nextEvaluationAt?.toISOString() ?? null,
       status,
@@ -238,7 +276,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         changed,
         computed: plan?.people ?? 0,
         written: push.recordsWritten,
-        planned: plan?.writes.length ?? 0,
+        planned: plan?.writes ?? 0,
         tasks: push.tasksCreated,
         plannedTasks: plan?.tasks.length ?? 0,
         errors: push.errors.length,
