@@ -52,12 +52,13 @@ function tile(label, value, key) {
   return h('li', { class: 'tile' }, h('span', {}, label), h('strong', { 'data-figure': key }, value));
 }
 
+/**
+ * The engine report's `revenueByMonth` ([{ month: 'YYYY-MM', revenue, conversions }], oldest
+ * first). Null for a report stored before the series existed (the page then says so).
+ */
 function revenueSeries(r) {
-  // Optional series: { 'YYYY-MM': revenue } when the pipeline keeps one.
-  const series = r.revenueByMonth ?? r.referredRevenueByMonth ?? null;
-  return series && typeof series === 'object'
-    ? Object.entries(series).sort(([a], [b]) => a.localeCompare(b))
-    : null;
+  if (!Array.isArray(r.revenueByMonth)) return null;
+  return [...r.revenueByMonth].sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
 }
 
 function groupRows(groups) {
@@ -107,11 +108,17 @@ export async function renderDashboard(panel, ctx) {
     'Referral funnel',
     `Ready ${r.ready}, asked ${r.asked}, referred ${r.referrals}, converted ${r.converted}`,
   );
-  const revenue = figure('chart-revenue', 'Referred revenue over time', 'Referred revenue per month');
+  const series = revenueSeries(r);
+  const revenue = figure(
+    'chart-revenue',
+    'Referred revenue over time',
+    series && series.length > 0
+      ? `Referred revenue per month of conversion, ${series[0].month} to ${series[series.length - 1].month}; the table "Referred revenue per month" lists the figures`
+      : 'No converted referral yet',
+  );
   const top = figure('chart-top', 'Top referrers by referred revenue', 'Bar chart of the top referrers');
   const seg = figure('chart-segments', 'Conversion per segment', 'Conversion rate per segment');
   const variant = figure('chart-variants', 'Conversion per A/B variant', 'Conversion rate per variant');
-  const series = revenueSeries(r);
   panel.append(
     h(
       'div',
@@ -126,7 +133,7 @@ export async function renderDashboard(panel, ctx) {
             h(
               'p',
               { class: 'muted' },
-              `Total so far: ${money(r.referredRevenue)}. The monthly series appears once the pipeline records it.`,
+              `Total so far: ${money(r.referredRevenue)}. The monthly series appears after the next sync.`,
             ),
           ),
       top.el,
@@ -145,11 +152,44 @@ export async function renderDashboard(panel, ctx) {
     options: { indexAxis: 'y', plugins: { legend: { display: false } } },
   });
   if (series) {
+    // Revenue as bars on the left axis, conversions as a line on the right one.
     chart(revenue.canvas, {
-      type: 'line',
+      type: 'bar',
       data: {
-        labels: series.map(([m]) => m),
-        datasets: [{ label: 'Referred revenue', data: series.map(([, v]) => v), borderColor: '#1a8754' }],
+        labels: series.map((m) => m.month),
+        datasets: [
+          {
+            label: 'Referred revenue',
+            data: series.map((m) => m.revenue),
+            backgroundColor: '#1a8754',
+            yAxisID: 'revenue',
+          },
+          {
+            type: 'line',
+            label: 'Conversions',
+            data: series.map((m) => m.conversions),
+            borderColor: '#2f6fdf',
+            backgroundColor: '#2f6fdf',
+            yAxisID: 'conversions',
+          },
+        ],
+      },
+      options: {
+        scales: {
+          revenue: {
+            type: 'linear',
+            position: 'left',
+            beginAtZero: true,
+            title: { display: true, text: 'Revenue' },
+          },
+          conversions: {
+            type: 'linear',
+            position: 'right',
+            beginAtZero: true,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: 'Conversions' },
+          },
+        },
       },
     });
   }
@@ -188,6 +228,12 @@ export async function renderDashboard(panel, ctx) {
 
   const groupHeaders = ['People', 'Ready', 'Asked', 'Referrals', 'Converted', 'Conversion', 'Revenue'];
   panel.append(
+    table(
+      'Referred revenue per month',
+      ['Month', 'Conversions', 'Revenue'],
+      (series ?? []).map((m) => [m.month, num(m.conversions), money(m.revenue)]),
+      { id: 'revenue-by-month' },
+    ),
     table('Per segment', ['Segment', ...groupHeaders], groupRows(r.perSegment), { id: 'per-segment' }),
     table('Per A/B variant', ['Variant', ...groupHeaders], groupRows(r.perVariant), { id: 'per-variant' }),
     table(
