@@ -109,12 +109,13 @@ export async function renderDashboard(panel, ctx) {
     `Ready ${r.ready}, asked ${r.asked}, referred ${r.referrals}, converted ${r.converted}`,
   );
   const series = revenueSeries(r);
+  const hasSeries = series !== null && series.length > 0;
   const revenue = figure(
     'chart-revenue',
     'Referred revenue over time',
-    series && series.length > 0
+    hasSeries
       ? `Referred revenue per month of conversion, ${series[0].month} to ${series[series.length - 1].month}; the table "Referred revenue per month" lists the figures`
-      : 'No converted referral yet',
+      : '',
   );
   const top = figure('chart-top', 'Top referrers by referred revenue', 'Bar chart of the top referrers');
   const seg = figure('chart-segments', 'Conversion per segment', 'Conversion rate per segment');
@@ -124,7 +125,7 @@ export async function renderDashboard(panel, ctx) {
       'div',
       { class: 'charts' },
       funnel.el,
-      series
+      hasSeries
         ? revenue.el
         : h(
             'figure',
@@ -132,8 +133,10 @@ export async function renderDashboard(panel, ctx) {
             h('figcaption', {}, 'Referred revenue over time'),
             h(
               'p',
-              { class: 'muted' },
-              `Total so far: ${money(r.referredRevenue)}. The monthly series appears after the next sync.`,
+              { class: 'muted', id: 'revenue-empty' },
+              series === null
+                ? `Total so far: ${money(r.referredRevenue)}. The monthly series appears after the next sync.`
+                : 'No referred customer has converted yet: the monthly series starts with the first won deal.',
             ),
           ),
       top.el,
@@ -151,7 +154,7 @@ export async function renderDashboard(panel, ctx) {
     },
     options: { indexAxis: 'y', plugins: { legend: { display: false } } },
   });
-  if (series) {
+  if (hasSeries) {
     // Revenue as bars on the left axis, conversions as a line on the right one.
     chart(revenue.canvas, {
       type: 'bar',
