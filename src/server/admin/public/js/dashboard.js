@@ -58,7 +58,20 @@ function tile(label, value, key) {
  */
 function revenueSeries(r) {
   if (!Array.isArray(r.revenueByMonth)) return null;
-  return [...r.revenueByMonth].sort((a, b) => (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
+  const known = new Map(r.revenueByMonth.map((m) => [m.month, m]));
+  const months = [...known.keys()].sort();
+  if (months.length === 0) return [];
+  // The report leaves out months without a conversion; a time axis shows them as zero.
+  const out = [];
+  let [y, m] = months[0].split('-').map(Number);
+  const last = months[months.length - 1];
+  for (;;) {
+    const month = `${y}-${String(m).padStart(2, '0')}`;
+    out.push(known.get(month) ?? { month, revenue: 0, conversions: 0 });
+    if (month >= last || out.length > 1200) break;
+    [y, m] = m === 12 ? [y + 1, 1] : [y, m + 1];
+  }
+  return out;
 }
 
 function groupRows(groups) {

@@ -342,7 +342,7 @@ function customSegmentList(catalog) {
     legend: 'Custom segments',
     noun: 'segment',
     max: 20,
-    itemLegend: (s, i) => `Segment ${i + 1}${s.name ? `: ${s.name}` : ''}`,
+    itemLegend: (_s, i) => `Segment ${i + 1}`,
     renderItem: (s, p) => [
       inputFor(`${p}.name`, 'name', s.name ?? '', 'Name'),
       inputFor(`${p}.tag`, 'tag', s.tag ?? '', 'Tag (lower-case, written to referral_tags)'),
@@ -360,7 +360,7 @@ const milestoneList = () => ({
   legend: 'Milestones',
   noun: 'milestone',
   max: 20,
-  itemLegend: (m, i) => `Milestone ${i + 1}`,
+  itemLegend: (_m, i) => `Milestone ${i + 1}`,
   renderItem: (m, p) => [
     inputFor(`${p}.name`, 'name', m.name ?? '', 'Name'),
     inputFor(`${p}.at`, 'at', m.at ?? 1, 'Reached at (successful referrals)'),
@@ -377,7 +377,7 @@ const tierList = () => ({
   legend: 'Tiers',
   noun: 'tier',
   max: 10,
-  itemLegend: (t, i) => `Tier ${i + 1}`,
+  itemLegend: (_t, i) => `Tier ${i + 1}`,
   renderItem: (t, p) => [
     inputFor(`${p}.name`, 'name', t.name ?? '', 'Name'),
     inputFor(`${p}.minSuccessful`, 'minSuccessful', t.minSuccessful ?? 1, 'From (successful referrals)'),
