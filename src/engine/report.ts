@@ -47,6 +47,14 @@ export interface TopPartner {
   revenue: number;
 }
 
+/** Referred revenue of one calendar month (UTC) of conversion. */
+export interface MonthFigures {
+  /** `YYYY-MM`. */
+  month: string;
+  revenue: number;
+  conversions: number;
+}
+
 export interface ReportState {
   people: number;
   customers: number;
@@ -67,6 +75,11 @@ export interface ReportState {
   creditedByMethod: Record<string, number>;
   /** Days from capture to first won deal → count. */
   conversionDays: Record<string, number>;
+  /**
+   * `YYYY-MM` (UTC month of the conversion) → credited revenue and conversions. Optional: states
+   * saved before it existed load without it. One key per month keeps the state small.
+   */
+  revenueByMonth?: Record<string, { revenue: number; conversions: number }>;
   segments: Record<string, GroupFigures>;
   variants: Record<string, GroupFigures>;
   topReferrers: TopReferrer[];
@@ -91,6 +104,8 @@ export interface Report {
   conversionRate: number | null;
   timeToConversionDays: { median: number; mean: number; p90: number } | null;
   referredRevenue: number;
+  /** Referred revenue over time: per month of conversion, oldest first (months without one left out). */
+  revenueByMonth: MonthFigures[];
   rewardCost: number;
   /** (referred revenue − reward cost) ÷ reward cost; null without reward cost. */
   roi: number | null;
@@ -184,6 +199,7 @@ export class ReportAccumulator {
       rejectedByReason: {},
       creditedByMethod: {},
       conversionDays: {},
+      revenueByMonth: {},
       segments: {},
       variants: {},
       topReferrers: [],
@@ -273,6 +289,12 @@ export class ReportAccumulator {
       if (entry.convertedAt === null) continue;
       const days = String(Math.max(0, Math.round((entry.convertedAt - entry.capturedAt) / DAY_MS)));
       s.conversionDays[days] = (s.conversionDays[days] ?? 0) + 1;
+      // ISO date's first 7 characters: the UTC month.
+      const month = new Date(entry.convertedAt).toISOString().slice(0, 7);
+      const byMonth = (s.revenueByMonth ??= {});
+      const m = (byMonth[month] ??= { revenue: 0, conversions: 0 });
+      m.revenue = cents(m.revenue + entry.revenue);
+      m.conversions++;
     }
     if (e !== null) {
       const groups = [...e.segments.map((t) => this.group(s.segments, t)), this.group(s.variants, e.variant)];
@@ -338,6 +360,9 @@ export class ReportAccumulator {
       conversionRate: ratio(s.converted, s.referrals),
       timeToConversionDays: conversionStats(s.conversionDays),
       referredRevenue: s.referredRevenue,
+      revenueByMonth: Object.entries(s.revenueByMonth ?? {})
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([month, m]) => ({ month, revenue: m.revenue, conversions: m.conversions })),
       rewardCost: s.rewardCost,
       roi:
         s.rewardCost === 0

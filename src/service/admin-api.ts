@@ -24,7 +24,8 @@ export function pipelineAdminApi(
 ): AdminApi & { budget(tenantId: string): Promise<JsonValue> } {
   return {
     async dryRun(tenantId, { sample }) {
-      // `full`: the plan covers the whole account, not only what changed since the cursor.
+      // Incremental dry run: reads only changes since the cursor (a fresh tenant is backfilled) and
+      // plans from the snapshot cache, which holds the whole account, so the plan covers everyone.
       const summary = await runSync(await tenantRuntime(runtime, tenantId), {
         mode: 'incremental',
         dryRun: true,

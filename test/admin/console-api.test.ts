@@ -81,6 +81,15 @@ describe('admin console endpoints', () => {
       .set('Cookie', cookie)
       .expect(200);
     expect(rules.body).toMatchObject({ saved: false, rules: { threshold: 50 } });
+    // What the form can add: every criterion kind with the engine's defaults, segment inputs by type.
+    expect(rules.body.catalog.criteria.engagement).toEqual({
+      kind: 'engagement',
+      weight: 10,
+      minOpens: 10,
+      minClicks: 3,
+    });
+    expect(Object.keys(rules.body.catalog.criteria)).toHaveLength(8);
+    expect(rules.body.catalog.segmentFields).toMatchObject({ nps: 'number', leftReview: 'boolean' });
     const mapping = await request(c.app)
       .get(`/api/tenants/${tenantId}/mapping/effective`)
       .set('Cookie', cookie)

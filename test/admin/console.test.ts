@@ -151,11 +151,114 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
     await page.screenshot({ path: join(ARTIFACTS, 'rules.png'), fullPage: true });
   });
 
+  it('adds and removes criteria, custom segments, milestones and tiers as form rows', async () => {
+    await tab('Rules');
+    const saved = (await c.store.getTenant(tenantId))!.config.rules as Record<string, unknown>;
+    const start = parseRules(saved);
+    const effectOf = async (rules: object) => {
+      const want = fmt(engineRun(c.account, parseRules(rules)).report.ready);
+      await page.getByRole('button', { name: 'See the effect' }).click();
+      await page.waitForFunction((w) => document.querySelector('#effect-ready')?.textContent === w, want);
+    };
+
+    // Remove a criterion: the preview changes to what the engine computes without it.
+    const withoutNps = start.criteria.filter((k) => k.kind !== 'nps');
+    const ready = (criteria: object[]) =>
+      engineRun(c.account, parseRules({ ...saved, criteria })).report.ready;
+    expect(ready(withoutNps)).not.toBe(ready(start.criteria));
+    await page.getByRole('button', { name: 'Remove Criterion 1: NPS' }).click();
+    // Focus moves to the row that took its place (keyboard users are not thrown to the top).
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-remove'))).toBe('criteria.0');
+    await effectOf({ ...saved, criteria: withoutNps });
+
+    // Add one (from the engine's catalog, default parameters), with the keyboard.
+    const engagement = { kind: 'engagement', weight: 10, minOpens: 10, minClicks: 3 };
+    expect(ready([...withoutNps, engagement])).not.toBe(ready(withoutNps));
+    await page.getByLabel('Criterion to add').selectOption('engagement');
+    await page.getByRole('button', { name: 'Add criterion' }).focus();
+    await page.keyboard.press('Enter');
+    const newWeight = `rule-criteria-${withoutNps.length}-weight`;
+    await page.waitForFunction((id) => document.activeElement?.id === id, newWeight);
+    expect(await page.inputValue(`#${newWeight}`)).toBe('10');
+    await effectOf({ ...saved, criteria: [...withoutNps, engagement] });
+
+    // A custom segment with one condition; changing the tested input offers that type's tests.
+    await page.getByRole('button', { name: 'Add segment' }).click();
+    await page.getByLabel('Name', { exact: true }).first().fill('Fans');
+    await page.getByLabel('Tag (lower-case, written to referral_tags)').fill('fans');
+    const input = page.locator('#rule-segments-custom-0-all-0-field');
+    await input.selectOption('leftReview');
+    await page.waitForFunction(
+      () => (document.querySelector('#rule-segments-custom-0-all-0-op') as HTMLSelectElement)?.value === 'is',
+    );
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('rule-segments-custom-0-all-0-field');
+    await input.selectOption('nps');
+    await page.locator('#rule-segments-custom-0-all-0-op').selectOption('gte');
+    await page.locator('#rule-segments-custom-0-all-0-value').fill('9');
+    await page.getByRole('button', { name: 'Add condition' }).click();
+    await page.getByRole('button', { name: 'Remove Condition 2' }).click();
+    const fans = { name: 'Fans', tag: 'fans', all: [{ field: 'nps', op: 'gte', value: 9 }] };
+    const edited = {
+      ...saved,
+      criteria: [...withoutNps, engagement],
+      segments: { ...start.segments, custom: [fans] },
+    };
+    await effectOf(edited);
+    const fansReady = engineRun(c.account, parseRules(edited)).report.perSegment.fans?.ready ?? 0;
+    expect(await page.locator('#rules-effect tr[data-segment="fans"] td').nth(2).textContent()).toBe(
+      fmt(fansReady),
+    );
+
+    // Milestones and tiers: an invalid row value gets its message next to it (section opened).
+    await page.locator('#rule-rewards-milestones-0-at').evaluate((el) => {
+      (el.closest('details') as HTMLDetailsElement).open = true;
+    });
+    await page.locator('#rule-rewards-milestones-0-at').fill('0');
+    await page.getByRole('button', { name: 'Remove Tier 3' }).click();
+    await page.getByRole('button', { name: 'Add milestone' }).click();
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    const slot = page.locator('[data-error-for="rewards.milestones.0.at"]');
+    await slot.waitFor({ state: 'visible' });
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('rule-rewards-milestones-0-at');
+    await page.screenshot({ path: join(ARTIFACTS, 'rules-rows-invalid.png'), fullPage: true });
+    await page.locator('#rule-rewards-milestones-0-at').fill('4');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await page.waitForSelector('text=Rules saved');
+    const stored = parseRules((await c.store.getTenant(tenantId))!.config.rules);
+    expect(stored.criteria.map((k) => k.kind)).toEqual([...withoutNps.map((k) => k.kind), 'engagement']);
+    expect(stored.segments.custom).toEqual([fans]);
+    expect(stored.rewards.milestones).toEqual([
+      { ...start.rewards.milestones[0]!, at: 4 },
+      ...start.rewards.milestones.slice(1),
+      { name: 'New milestone', at: 15, amount: 0 },
+    ]);
+    expect(stored.rewards.tiers.map((t) => t.name)).toEqual(['Bronze', 'Silver']);
+    await page.screenshot({ path: join(ARTIFACTS, 'rules-rows.png'), fullPage: true });
+  });
+
   it('shows the dry run and turns write-back on only after it', async () => {
+    // The server refuses the switch before any preview of the current rules (the rules were just
+    // saved), whatever the page shows: asked straight from the page's origin with its session.
+    const putWriteBack = () =>
+      page.evaluate(async (id) => {
+        const csrf = decodeURIComponent(/rs_csrf=([^;]+)/.exec(document.cookie)![1]!);
+        const res = await fetch(`/api/tenants/${id}/write-back`, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify({ enabled: true }),
+        });
+        return { status: res.status, body: await res.json() };
+      }, tenantId);
+    const early = await putWriteBack();
+    expect(early.status).toBe(409);
+    expect(early.body.error.code).toBe('ERR_WRITE_BACK_PREVIEW_REQUIRED');
+    expect((await c.store.getTenant(tenantId))?.config.writeBack).toBe('off');
+
     await tab('Preview');
     await page.waitForSelector('#plan');
     const result = engineRun(c.account, parseRules((await c.store.getTenant(tenantId))!.config.rules));
     expect(await page.textContent('[data-figure="tasks"]')).toBe(fmt(result.tasks.length));
+    expect(c.calls.filter((x) => x.startsWith('dryRun')).length).toBeGreaterThan(0);
     const readyChanges = result.counts.fieldChanges.person.referral_ready ?? 0;
     if (readyChanges > 0) {
       const row = page.locator('#field-changes tr', { hasText: 'referral_ready' });
@@ -164,6 +267,31 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
     const owners = await page.locator('#tasks-by-owner tbody tr').count();
     expect(owners).toBe(new Set(result.tasks.map((t) => t.ownerId ?? '(no owner)')).size || 1);
     const sw = page.getByRole('switch', { name: /write-back/i });
+    expect(await sw.isEnabled()).toBe(true);
+
+    // The rules change after the preview was shown (another tab): the server refuses, the page
+    // says why next to the switch and offers a fresh preview.
+    await page.evaluate(async (id) => {
+      const csrf = decodeURIComponent(/rs_csrf=([^;]+)/.exec(document.cookie)![1]!);
+      const rules = (await (await fetch(`/api/tenants/${id}/rules`)).json()).rules;
+      await fetch(`/api/tenants/${id}/rules`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ rules: { ...rules, threshold: 79 } }),
+      });
+    }, tenantId);
+    await sw.click();
+    await page.locator('#write-back-error').waitFor({ state: 'visible' });
+    expect(await sw.isChecked()).toBe(false);
+    expect((await c.store.getTenant(tenantId))?.config.writeBack).toBe('off');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('preview-again');
+    await page.screenshot({ path: join(ARTIFACTS, 'preview-refused.png'), fullPage: true });
+    await page.keyboard.press('Enter');
+    // The preview re-rendered: a new switch whose refusal note is empty and hidden.
+    await page.waitForFunction(() => {
+      const note = document.querySelector<HTMLElement>('#write-back-error');
+      return note !== null && note.hidden && document.querySelector('#plan') !== null;
+    });
     expect(await sw.isEnabled()).toBe(true);
     await sw.check();
     await page.waitForSelector('text=Write-back is ON');
@@ -196,6 +324,36 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
     );
     expect(drawn).toBe(true);
     expect(await page.locator('canvas#chart-funnel').count()).toBe(1);
+    // Referred revenue over time: the chart holds the engine report's monthly figures.
+    expect(r.revenueByMonth.length).toBeGreaterThan(1);
+    const revenueChart = await page.evaluate(() => {
+      const chart = (
+        window as unknown as {
+          Chart: {
+            getChart(
+              id: string,
+            ): { data: { labels: string[]; datasets: { label: string; data: number[] }[] } } | undefined;
+          };
+        }
+      ).Chart.getChart('chart-revenue');
+      return chart && { labels: chart.data.labels, datasets: chart.data.datasets.map((d) => d.data) };
+    });
+    // Every month from the first to the last conversion; months the report leaves out are zero.
+    const first = r.revenueByMonth[0]!.month;
+    const last = r.revenueByMonth[r.revenueByMonth.length - 1]!.month;
+    const axis: string[] = [];
+    for (let d = new Date(`${first}-01T00:00:00Z`); ; d.setUTCMonth(d.getUTCMonth() + 1)) {
+      axis.push(d.toISOString().slice(0, 7));
+      if (axis[axis.length - 1] === last) break;
+    }
+    const at = (month: string) => r.revenueByMonth.find((m) => m.month === month);
+    expect(revenueChart).toEqual({
+      labels: axis,
+      datasets: [axis.map((m) => at(m)?.revenue ?? 0), axis.map((m) => at(m)?.conversions ?? 0)],
+    });
+    const months = page.locator('#revenue-by-month tbody tr');
+    expect(await months.count()).toBe(axis.length);
+    expect(await months.first().locator('td').first().textContent()).toBe(first);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
   });
 
@@ -282,8 +440,9 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console in headless Chromium', () 
     expect(visibleCookies).toContain('rs_csrf=');
     expect(visibleCookies).not.toContain('rs_session=');
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused/i.test(e))).toEqual([]);
-    // The expected ones: the first /api/session probe before signing in (401) and the invalid
-    // rules save (400); anything else (script error, CSP refusal, 404 asset) fails.
-    expect(consoleErrors.filter((e) => !/status of (401|400)/.test(e))).toEqual([]);
+    // The expected ones: the first /api/session probe before signing in (401), the invalid rules
+    // saves (400) and the refused write-back switches (409); anything else (script error, CSP
+    // refusal, 404 asset) fails.
+    expect(consoleErrors.filter((e) => !/status of (401|400|409)/.test(e))).toEqual([]);
   });
 });

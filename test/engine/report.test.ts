@@ -100,6 +100,54 @@ describe('report accumulator', () => {
     }
     expect(paged.finish()).toEqual(whole.finish());
   });
+
+  it('referred revenue over time: per UTC month of conversion, sorted, across pages and old states', () => {
+    const at = (iso: string) => Date.parse(iso);
+    const captured = at('2025-12-01T00:00:00Z');
+    const ann = [
+      { referredId: 'a1', capturedAt: captured, convertedAt: at('2026-02-28T23:59:59Z'), revenue: 100.1 },
+      { referredId: 'a2', capturedAt: captured, convertedAt: at('2026-01-15T12:00:00Z'), revenue: 50 },
+      { referredId: 'a3', capturedAt: captured, convertedAt: null, revenue: 0 },
+    ];
+    const bob = [
+      // Midnight UTC on March 1st belongs to March, whatever the server's time zone.
+      { referredId: 'b1', capturedAt: captured, convertedAt: at('2026-03-01T00:00:00Z'), revenue: 20 },
+      { referredId: 'b2', capturedAt: captured, convertedAt: at('2026-02-01T00:00:00Z'), revenue: 0.2 },
+    ];
+    const add = (acc: ReportAccumulator, id: string, entries: typeof ann) =>
+      acc.addReferrer(
+        { id, name: id, type: 'customer' },
+        rollupReferrer(entries, DEFAULT_RULES),
+        entries,
+        null,
+      );
+    const whole = new ReportAccumulator();
+    add(whole, 'ann', ann);
+    add(whole, 'bob', bob);
+    const rep = whole.finish();
+    expect(rep.revenueByMonth).toEqual([
+      { month: '2026-01', revenue: 50, conversions: 1 },
+      { month: '2026-02', revenue: 100.3, conversions: 2 },
+      { month: '2026-03', revenue: 20, conversions: 1 },
+    ]);
+    // The months add up to the headline figures.
+    expect(rep.revenueByMonth.reduce((n, m) => n + m.conversions, 0)).toBe(rep.converted);
+    expect(rep.revenueByMonth.reduce((n, m) => n + m.revenue, 0)).toBeCloseTo(rep.referredRevenue, 2);
+
+    // Fed page by page through JSON (the pipeline's way), the series is the same.
+    let paged = new ReportAccumulator();
+    add(paged, 'ann', ann);
+    paged = ReportAccumulator.fromJSON(JSON.parse(JSON.stringify(paged.toJSON())));
+    add(paged, 'bob', bob);
+    expect(paged.finish().revenueByMonth).toEqual(rep.revenueByMonth);
+
+    // A state saved before the series existed loads, starts it empty and keeps counting.
+    const { revenueByMonth: _dropped, ...old } = new ReportAccumulator().toJSON();
+    const resumed = ReportAccumulator.fromJSON(old);
+    expect(resumed.finish().revenueByMonth).toEqual([]);
+    add(resumed, 'bob', bob);
+    expect(resumed.finish().revenueByMonth.map((m) => m.month)).toEqual(['2026-02', '2026-03']);
+  });
 });
 
 describe('account stats', () => {

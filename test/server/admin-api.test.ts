@@ -172,16 +172,79 @@ describe('admin routes', () => {
     expect(got.body).toEqual({ override: { fields: { nps: 'nps_score' } } });
   });
 
-  it('switches write-back', async () => {
-    const res = await call(a, a.tenantId, {
-      method: 'put',
-      path: '/write-back',
-      body: { enabled: true },
-    }).expect(200);
+  it('switches write-back on after a dry run of the current config, and off at any time', async () => {
+    const writeBack = (enabled: unknown) =>
+      call(a, a.tenantId, { method: 'put', path: '/write-back', body: { enabled } });
+    await call(a, a.tenantId, { method: 'get', path: '/dry-run' }).expect(200);
+    const res = await writeBack(true).expect(200);
     expect(res.body).toEqual({ writeBack: 'on' });
     expect((await h.store.getTenant(a.tenantId))?.config.writeBack).toBe('on');
-    const bad = await call(a, a.tenantId, { method: 'put', path: '/write-back', body: { enabled: 'yes' } });
+    // Already on: asking again changes nothing and needs no new preview.
+    h.clock.now = new Date(h.clock.now.getTime() + 60 * 60_000);
+    await writeBack(true).expect(200, { writeBack: 'on' });
+    await writeBack(false).expect(200, { writeBack: 'off' });
+    const bad = await writeBack('yes');
     expect(bad.body.error.code).toBe('ERR_INVALID_INPUT');
+  });
+
+  describe('write-back gate', () => {
+    const refused = async (reason: string) => {
+      const res = await call(a, a.tenantId, { method: 'put', path: '/write-back', body: { enabled: true } });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('ERR_WRITE_BACK_PREVIEW_REQUIRED');
+      expect(res.body.error.details.reason).toBe(reason);
+      expect((await h.store.getTenant(a.tenantId))?.config.writeBack).toBe('off');
+    };
+    const dryRun = () => call(a, a.tenantId, { method: 'get', path: '/dry-run' }).expect(200);
+
+    it('refuses to turn write-back on before any dry run', async () => {
+      await refused('missing');
+      // Another tenant's preview does not count for this one.
+      await call(b, b.tenantId, { method: 'get', path: '/dry-run' }).expect(200);
+      await refused('missing');
+    });
+
+    it('refuses after the rules or the mapping changed through the API, until a new dry run', async () => {
+      await dryRun();
+      await call(a, a.tenantId, { method: 'put', path: '/rules', body: { rules: { threshold: 70 } } }).expect(
+        200,
+      );
+      await refused('missing');
+      await dryRun();
+      await call(
+        a,
+        a.tenantId,
+        ROUTES.find((r) => r.path === '/mapping' && r.method === 'put')!,
+      ).expect(200);
+      await refused('missing');
+      // Back to the previewed rules (A → B → A) still needs a new preview: the change forgot it.
+      await dryRun();
+      await call(a, a.tenantId, { method: 'put', path: '/rules', body: { rules: { threshold: 71 } } });
+      await call(a, a.tenantId, { method: 'put', path: '/rules', body: { rules: { threshold: 70 } } });
+      await refused('missing');
+      await dryRun();
+      await call(a, a.tenantId, { method: 'put', path: '/write-back', body: { enabled: true } }).expect(200);
+    });
+
+    it('refuses when the config changed by another way (fingerprint) or the preview is too old', async () => {
+      await dryRun();
+      await h.store.updateTenant(a.tenantId, { config: { pilot: { mode: 'share', share: 0.2 } } });
+      await refused('config-changed');
+      await dryRun();
+      h.clock.now = new Date(h.clock.now.getTime() + 31 * 60_000);
+      await refused('expired');
+      await dryRun();
+      h.clock.now = new Date(h.clock.now.getTime() + 29 * 60_000);
+      await call(a, a.tenantId, { method: 'put', path: '/write-back', body: { enabled: true } }).expect(200);
+    });
+
+    it('records nothing when the dry run fails', async () => {
+      h.admin.dryRun = async () => {
+        throw new Error('CRM unreachable');
+      };
+      await call(a, a.tenantId, { method: 'get', path: '/dry-run' }).expect(500);
+      await refused('missing');
+    });
   });
 
   it('queues a sync now (coalesced with a waiting one)', async () => {

@@ -11,6 +11,7 @@ import type { JsonValue } from '../../../connectors/contract.js';
 import { isAppError } from '../../errors.js';
 import type { Tenant } from '../../store/types.js';
 import { parseOrThrow } from '../../validation.js';
+import { forgetPreview, recordPreview, requireRecentPreview } from '../admin/write-back-gate.js';
 import type { ServerDeps } from '../deps.js';
 import { HttpError } from '../http-errors.js';
 import { checkCsrf, checkTenant } from '../session.js';
@@ -73,6 +74,7 @@ export function tenantView(tenant: Tenant, nextSyncAt: Date | null) {
 
 export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
   const router = Router();
+  const now = deps.now ?? (() => new Date());
   // Only under /api: the webhook routes must get the raw, unparsed body.
   router.use('/api', express.json({ limit: deps.config.jsonLimitBytes ?? 1024 * 1024 }));
 
@@ -126,6 +128,7 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
     const body = parseOrThrow(rulesBody, req.body ?? {}, 'rules update');
     const rules = body.rules === null ? null : validated(() => deps.validators.rules(body.rules));
     const updated = await deps.store.updateTenant(tenant.id, { config: { rules } });
+    await forgetPreview(deps.store, tenant.id);
     res.json({ rules: updated.config.rules });
   });
 
@@ -141,6 +144,7 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
         ? null
         : validated(() => deps.validators.mappingOverride(tenant.crm, body.override));
     const updated = await deps.store.updateTenant(tenant.id, { config: { mappingOverride: override } });
+    await forgetPreview(deps.store, tenant.id);
     res.json({ override: updated.config.mappingOverride });
   });
 
@@ -168,7 +172,11 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
 
   tenantRoutes.get('/dry-run', async (req, res) => {
     const { sample } = parseOrThrow(dryRunQuery, req.query, 'query');
-    res.json({ plan: await deps.admin.dryRun(locals(res).tenant.id, { sample }) });
+    const { tenant } = locals(res);
+    const plan = await deps.admin.dryRun(tenant.id, { sample });
+    // Vouches for the config as loaded before the run: a change made meanwhile is not covered.
+    await recordPreview(deps.store, tenant, now());
+    res.json({ plan });
   });
 
   tenantRoutes.get('/report', async (_req, res) => {
@@ -177,7 +185,10 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
 
   tenantRoutes.put('/write-back', async (req, res) => {
     const { enabled } = parseOrThrow(writeBackBody, req.body ?? {}, 'write-back switch');
-    const updated = await deps.store.updateTenant(locals(res).tenant.id, {
+    const { tenant } = locals(res);
+    // Turning on needs a recent preview of what will be written; off (or staying on) never does.
+    if (enabled && tenant.config.writeBack !== 'on') await requireRecentPreview(deps.store, tenant, now());
+    const updated = await deps.store.updateTenant(tenant.id, {
       config: { writeBack: enabled ? 'on' : 'off' },
     });
     deps.logger.info({ tenantId: updated.id, writeBack: updated.config.writeBack }, 'write-back switched');

@@ -10,7 +10,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { JsonValue } from '../../../connectors/contract.js';
 import { CANONICAL_INPUTS } from '../../engine/model.js';
-import { parseRules } from '../../engine/rules.js';
+import { CRITERION_KINDS, CriterionSchema, parseRules, SEGMENT_FIELDS } from '../../engine/rules.js';
 import { isAppError } from '../../errors.js';
 import { loadMapping } from '../../sync/mapping.js';
 import type { Tenant } from '../../store/types.js';
@@ -46,6 +46,20 @@ function validated(fn: () => JsonValue): JsonValue {
   }
 }
 
+/**
+ * What the rules form may add, from the engine's own schema (so the page never hard-codes
+ * defaults): each criterion kind with its default parameters, and the person inputs a custom
+ * segment condition can test with their types (the type decides the operators).
+ */
+const RULES_CATALOG = JSON.parse(
+  JSON.stringify({
+    criteria: Object.fromEntries(
+      CRITERION_KINDS.map((kind) => [kind, CriterionSchema.parse({ kind, weight: 10 })]),
+    ),
+    segmentFields: SEGMENT_FIELDS,
+  }),
+) as JsonValue;
+
 function tenantOf(res: Response): Tenant {
   return (res.locals as { tenant: Tenant }).tenant;
 }
@@ -74,7 +88,11 @@ export function adminConsoleRouter(deps: ServerDeps, sessions: Sessions): Router
     const stored = tenantOf(res).config.rules;
     // Validators may store the admin's input as written; the form needs every default filled in.
     const checked = validated(() => deps.validators.rules(stored ?? {}));
-    res.json({ rules: JSON.parse(JSON.stringify(parseRules(checked))) as JsonValue, saved: stored !== null });
+    res.json({
+      rules: JSON.parse(JSON.stringify(parseRules(checked))) as JsonValue,
+      saved: stored !== null,
+      catalog: RULES_CATALOG,
+    });
   });
 
   routes.post('/rules/preview', async (req, res) => {

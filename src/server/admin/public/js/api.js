@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.error?.code ?? 'ERR_HTTP';
     this.issues = body?.error?.details?.issues ?? [];
+    this.details = body?.error?.details ?? {};
   }
 }
 

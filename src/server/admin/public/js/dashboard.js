@@ -52,12 +52,26 @@ function tile(label, value, key) {
   return h('li', { class: 'tile' }, h('span', {}, label), h('strong', { 'data-figure': key }, value));
 }
 
+/**
+ * The engine report's `revenueByMonth` ([{ month: 'YYYY-MM', revenue, conversions }], oldest
+ * first). Null for a report stored before the series existed (the page then says so).
+ */
 function revenueSeries(r) {
-  // Optional series: { 'YYYY-MM': revenue } when the pipeline keeps one.
-  const series = r.revenueByMonth ?? r.referredRevenueByMonth ?? null;
-  return series && typeof series === 'object'
-    ? Object.entries(series).sort(([a], [b]) => a.localeCompare(b))
-    : null;
+  if (!Array.isArray(r.revenueByMonth)) return null;
+  const known = new Map(r.revenueByMonth.map((m) => [m.month, m]));
+  const months = [...known.keys()].sort();
+  if (months.length === 0) return [];
+  // The report leaves out months without a conversion; a time axis shows them as zero.
+  const out = [];
+  let [y, m] = months[0].split('-').map(Number);
+  const last = months[months.length - 1];
+  for (;;) {
+    const month = `${y}-${String(m).padStart(2, '0')}`;
+    out.push(known.get(month) ?? { month, revenue: 0, conversions: 0 });
+    if (month >= last || out.length > 1200) break;
+    [y, m] = m === 12 ? [y + 1, 1] : [y, m + 1];
+  }
+  return out;
 }
 
 function groupRows(groups) {
@@ -107,17 +121,24 @@ export async function renderDashboard(panel, ctx) {
     'Referral funnel',
     `Ready ${r.ready}, asked ${r.asked}, referred ${r.referrals}, converted ${r.converted}`,
   );
-  const revenue = figure('chart-revenue', 'Referred revenue over time', 'Referred revenue per month');
+  const series = revenueSeries(r);
+  const hasSeries = series !== null && series.length > 0;
+  const revenue = figure(
+    'chart-revenue',
+    'Referred revenue over time',
+    hasSeries
+      ? `Referred revenue per month of conversion, ${series[0].month} to ${series[series.length - 1].month}; the table "Referred revenue per month" lists the figures`
+      : '',
+  );
   const top = figure('chart-top', 'Top referrers by referred revenue', 'Bar chart of the top referrers');
   const seg = figure('chart-segments', 'Conversion per segment', 'Conversion rate per segment');
   const variant = figure('chart-variants', 'Conversion per A/B variant', 'Conversion rate per variant');
-  const series = revenueSeries(r);
   panel.append(
     h(
       'div',
       { class: 'charts' },
       funnel.el,
-      series
+      hasSeries
         ? revenue.el
         : h(
             'figure',
@@ -125,8 +146,10 @@ export async function renderDashboard(panel, ctx) {
             h('figcaption', {}, 'Referred revenue over time'),
             h(
               'p',
-              { class: 'muted' },
-              `Total so far: ${money(r.referredRevenue)}. The monthly series appears once the pipeline records it.`,
+              { class: 'muted', id: 'revenue-empty' },
+              series === null
+                ? `Total so far: ${money(r.referredRevenue)}. The monthly series appears after the next sync.`
+                : 'No referred customer has converted yet: the monthly series starts with the first won deal.',
             ),
           ),
       top.el,
@@ -144,12 +167,45 @@ export async function renderDashboard(panel, ctx) {
     },
     options: { indexAxis: 'y', plugins: { legend: { display: false } } },
   });
-  if (series) {
+  if (hasSeries) {
+    // Revenue as bars on the left axis, conversions as a line on the right one.
     chart(revenue.canvas, {
-      type: 'line',
+      type: 'bar',
       data: {
-        labels: series.map(([m]) => m),
-        datasets: [{ label: 'Referred revenue', data: series.map(([, v]) => v), borderColor: '#1a8754' }],
+        labels: series.map((m) => m.month),
+        datasets: [
+          {
+            label: 'Referred revenue',
+            data: series.map((m) => m.revenue),
+            backgroundColor: '#1a8754',
+            yAxisID: 'revenue',
+          },
+          {
+            type: 'line',
+            label: 'Conversions',
+            data: series.map((m) => m.conversions),
+            borderColor: '#2f6fdf',
+            backgroundColor: '#2f6fdf',
+            yAxisID: 'conversions',
+          },
+        ],
+      },
+      options: {
+        scales: {
+          revenue: {
+            type: 'linear',
+            position: 'left',
+            beginAtZero: true,
+            title: { display: true, text: 'Revenue' },
+          },
+          conversions: {
+            type: 'linear',
+            position: 'right',
+            beginAtZero: true,
+            grid: { drawOnChartArea: false },
+            title: { display: true, text: 'Conversions' },
+          },
+        },
       },
     });
   }
@@ -188,6 +244,12 @@ export async function renderDashboard(panel, ctx) {
 
   const groupHeaders = ['People', 'Ready', 'Asked', 'Referrals', 'Converted', 'Conversion', 'Revenue'];
   panel.append(
+    table(
+      'Referred revenue per month',
+      ['Month', 'Conversions', 'Revenue'],
+      (series ?? []).map((m) => [m.month, num(m.conversions), money(m.revenue)]),
+      { id: 'revenue-by-month' },
+    ),
     table('Per segment', ['Segment', ...groupHeaders], groupRows(r.perSegment), { id: 'per-segment' }),
     table('Per A/B variant', ['Variant', ...groupHeaders], groupRows(r.perVariant), { id: 'per-variant' }),
     table(

@@ -1,6 +1,6 @@
 // Preview: the dry run shows exactly what a run would write (per-field counts, sample records
 // before/after, tasks per owner). The write-back switch can be turned on only after it was shown.
-import { get, put } from './api.js';
+import { ApiError, get, put } from './api.js';
 import { announce, clear, h, num, table } from './dom.js';
 import { planOf } from './plan.js';
 
@@ -72,7 +72,14 @@ function planView(plan) {
   );
 }
 
-function writeBackSwitch(ctx, tid, writeBack) {
+/** Why the server refused the switch (`details.reason` of ERR_WRITE_BACK_PREVIEW_REQUIRED). */
+const REFUSED = {
+  missing: 'No preview of the current rules and mapping is on record (they changed since, or none ran).',
+  'config-changed': 'The rules or mapping changed since this preview.',
+  expired: 'This preview is too old.',
+};
+
+function writeBackSwitch(ctx, tid, writeBack, rerun) {
   const seen = ctx.previewSeen.has(ctx.tenantId);
   const on = writeBack === 'on';
   const input = h('input', {
@@ -84,6 +91,7 @@ function writeBackSwitch(ctx, tid, writeBack) {
     disabled: !on && !seen,
     'aria-describedby': 'write-back-help',
   });
+  const refusal = h('div', { id: 'write-back-error', class: 'field-error', role: 'alert', hidden: true });
   const help = h(
     'p',
     { id: 'write-back-help', class: 'muted' },
@@ -93,6 +101,8 @@ function writeBackSwitch(ctx, tid, writeBack) {
   );
   input.addEventListener('change', async () => {
     input.disabled = true;
+    refusal.hidden = true;
+    clear(refusal);
     try {
       const res = await put(`/tenants/${tid}/write-back`, { enabled: input.checked });
       input.checked = res.writeBack === 'on';
@@ -104,7 +114,23 @@ function writeBackSwitch(ctx, tid, writeBack) {
       );
     } catch (e) {
       input.checked = !input.checked;
-      announce(`Could not switch write-back: ${e.message}`, 'error');
+      if (e instanceof ApiError && e.code === 'ERR_WRITE_BACK_PREVIEW_REQUIRED') {
+        // The server's own gate: what this page shows no longer matches what would be written.
+        ctx.previewSeen.delete(ctx.tenantId);
+        refusal.hidden = false;
+        refusal.append(
+          h(
+            'p',
+            {},
+            `Write-back stays off. ${REFUSED[e.details.reason] ?? ''} Look at a fresh preview first.`,
+          ),
+          h('button', { type: 'button', id: 'preview-again', onclick: rerun }, 'Run the preview again'),
+        );
+        refusal.querySelector('button').focus();
+        announce('Write-back refused: run the preview again first.', 'error');
+      } else {
+        announce(`Could not switch write-back: ${e.message}`, 'error');
+      }
     } finally {
       input.disabled = !input.checked && !ctx.previewSeen.has(ctx.tenantId);
     }
@@ -114,6 +140,7 @@ function writeBackSwitch(ctx, tid, writeBack) {
     { class: 'card switch' },
     h('label', { for: 'write-back' }, input, ' Write changes to the CRM (write-back)'),
     help,
+    refusal,
   );
 }
 
@@ -144,5 +171,5 @@ export async function renderPreview(panel, ctx) {
     panel.append(planView(plan));
     ctx.previewSeen.add(ctx.tenantId);
   }
-  panel.append(writeBackSwitch(ctx, tid, tenant.writeBack));
+  panel.append(writeBackSwitch(ctx, tid, tenant.writeBack, () => renderPreview(panel, ctx)));
 }
