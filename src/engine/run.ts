@@ -84,6 +84,8 @@ export interface EngineOptions {
   previousCodes?: ReadonlyMap<string, string>;
   /** Receives every plan instead of the result retaining it. */
   onPlan?: (kind: PlanKind, plan: RecordPlan) => void;
+  /** Receives every person's next change instant (epoch ms, null = none) as it is planned. */
+  onEvaluated?: (personId: string, nextChangeAt: number | null) => void;
   /** Retain plans without changes in the result (default true; ignored with `onPlan`). */
   keepUnchanged?: boolean;
 }
@@ -471,6 +473,11 @@ export class EngineRun {
     }
   }
 
+  /** The account's spend distribution (complete after `indexPeople`): kept for `reevaluatePeople`. */
+  get spendHistogram(): SpendHistogram {
+    return this.histogram;
+  }
+
   /** Whether `indexReferrers` must see every person again (some capture names a referrer). */
   get needsReferrerPass(): boolean {
     return this.captured.length > 0;
@@ -778,6 +785,7 @@ export class EngineRun {
     code: string | null,
     x: Extra,
     askedAt: number | null,
+    deferred = false,
   ): void {
     const r = x.rollup;
     if (r !== null) {
@@ -785,6 +793,14 @@ export class EngineRun {
       this.report.addReferrer(this.referrers.get(p.id) ?? this.refOf(p), r.rollup, r.entries, e);
     }
     this.report.addPerson(p, e, askedAt !== null);
+    let next = e.nextChangeAt;
+    if (deferred) {
+      // Over the owner's cap today: tomorrow's budget may ask them (a change with time alone).
+      const reset = nextBudgetReset(this.now);
+      if (next === null || reset < next) next = reset;
+      if (reset < this.nextAt) this.nextAt = reset;
+    }
+    this.options.onEvaluated?.(p.id, next);
     const desired = desiredPerson({
       person: p,
       evaluation: e,
@@ -856,10 +872,10 @@ export class EngineRun {
         const out = this.hold({ person: p, code, x, c: askCandidate(e, p.ownerId) });
         if (out === null) continue;
         if (out.person === p) {
-          this.planPerson(p, e, code, x, null);
+          this.planPerson(p, e, code, x, null, true);
         } else {
           ctx.tickets = out.x.tickets;
-          this.planPerson(out.person, evaluatePerson(out.person, ctx), out.code, out.x, null);
+          this.planPerson(out.person, evaluatePerson(out.person, ctx), out.code, out.x, null, true);
         }
         counts.asksDeferred++;
         continue;
@@ -905,22 +921,7 @@ export class EngineRun {
       const asked: Person = { ...x.person, asks: [...(x.person.asks ?? []), new Date(now)] };
       const after = evaluatePerson(asked, { now, rules, tickets: x.x.tickets, stats: ctx.stats });
       this.planPerson(asked, after, x.code, x.x, now);
-      this.result.tasks.push(
-        buildTask(
-          'ask',
-          askTaskKey(x.person.id, before.lastAskedAt),
-          rules.tasks.ask,
-          {
-            name: personName(x.person),
-            score: before.score,
-            reasons: reasonsText(before),
-            code: x.code ?? '',
-            link: x.code === null ? '' : referralLink(this.options.linkTemplate, x.code),
-          },
-          now,
-          { personId: x.person.id, ownerId: x.person.ownerId, companyId: x.person.companyId },
-        ),
-      );
+      this.result.tasks.push(askTask(x.person, before, x.code, rules, this.options.linkTemplate, now));
     }
     for (const [id, r] of this.rollups) {
       if (!this.seenReferrers.has(id))
@@ -931,6 +932,39 @@ export class EngineRun {
     this.result.nextEvaluationAt = this.nextAt === Infinity ? null : new Date(this.nextAt);
     return this.result;
   }
+}
+
+/**
+ * When the per-owner daily ask budgets start over: the next UTC midnight (the pipeline keeps the
+ * day's ask counts per UTC date).
+ */
+export function nextBudgetReset(now: number): number {
+  return (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+}
+
+/** The "ask for a referral" task for a person asked now (`before`: its evaluation before the ask). */
+export function askTask(
+  person: Person,
+  before: PersonEvaluation,
+  code: string | null,
+  rules: Rules,
+  linkTemplate: string,
+  now: number,
+): EngineTask {
+  return buildTask(
+    'ask',
+    askTaskKey(person.id, before.lastAskedAt),
+    rules.tasks.ask,
+    {
+      name: personName(person),
+      score: before.score,
+      reasons: reasonsText(before),
+      code: code ?? '',
+      link: code === null ? '' : referralLink(linkTemplate, code),
+    },
+    now,
+    { personId: person.id, ownerId: person.ownerId, companyId: person.companyId },
+  );
 }
 
 /** The whole engine over an in-memory account: `EngineRun` fed whole arrays. */

@@ -13,7 +13,7 @@
  * store, so a dry run shows exactly what the real run then writes, and codes stay unguessable.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { CrmDefinition, RecordUpdate, TaskWrite } from '../../connectors/contract.js';
+import type { CrmDefinition, JsonValue, RecordUpdate, TaskWrite } from '../../connectors/contract.js';
 import type {
   Company,
   Deal,
@@ -26,10 +26,10 @@ import type {
   Rules,
   Ticket,
 } from '../engine/index.js';
-import { EngineRun, applyChanges, isValidCode } from '../engine/index.js';
+import { EngineRun, applyChanges, isValidCode, normalizeCode } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import { decodeSnapshot } from '../store/snapshot-cache.js';
-import type { Store } from '../store/types.js';
+import type { PersonIndexEntry, Store } from '../store/types.js';
 import { toRecordUpdate } from './map.js';
 import type { Mapping, ObjectMapping } from './mapping.js';
 
@@ -170,7 +170,7 @@ export function codeStream(secret: Buffer, start: number): { random: RandomSourc
   };
 }
 
-async function codeSource(deps: ComputeDeps): Promise<{ secret: Buffer; start: number }> {
+export async function codeSource(deps: ComputeDeps): Promise<{ secret: Buffer; start: number }> {
   let secret = await deps.store.getFlag(deps.tenantId, CODE_SECRET_FLAG);
   if (typeof secret !== 'string') {
     secret = randomBytes(32).toString('base64');
@@ -188,7 +188,7 @@ export function dayKey(now: Date): string {
   return `${ASKS_FLAG_PREFIX}${now.toISOString().slice(0, 10)}`;
 }
 
-async function asksToday(store: Store, tenantId: string, now: Date): Promise<Record<string, number>> {
+export async function asksToday(store: Store, tenantId: string, now: Date): Promise<Record<string, number>> {
   const flag = await store.getFlag(tenantId, dayKey(now));
   return flag !== null && typeof flag === 'object' && !Array.isArray(flag)
     ? (flag as Record<string, number>)
@@ -208,7 +208,7 @@ export async function consumeAsks(
   await store.setFlag(tenantId, dayKey(now), used, 2 * 86_400_000);
 }
 
-function objectMappingFor(mapping: Mapping, object: string): ObjectMapping {
+export function objectMappingFor(mapping: Mapping, object: string): ObjectMapping {
   return mapping.objects[object]!;
 }
 
@@ -271,7 +271,7 @@ async function lostCodesOf(
 }
 
 /** The CRM objects holding a kind's records, lead objects first (see `LeadConversions`). */
-function objectsOf(mapping: Mapping, kind: string): string[] {
+export function objectsOf(mapping: Mapping, kind: string): string[] {
   const list = Object.entries(mapping.objects).filter(([, om]) => om.kind === kind);
   if (kind === 'person')
     list.sort(([, a], [, b]) => (a.personKind === 'lead' ? 0 : 1) - (b.personKind === 'lead' ? 0 : 1));
@@ -279,7 +279,7 @@ function objectsOf(mapping: Mapping, kind: string): string[] {
 }
 
 /** Every cached record of a kind, a page at a time, with its object. */
-async function* pages<T>(
+export async function* pages<T>(
   deps: ComputeDeps,
   kind: string,
   signal?: AbortSignal,
@@ -293,7 +293,7 @@ async function* pages<T>(
 }
 
 /** Which object holds each id (the records tasks point at), looked up in the cache. */
-async function resolveObjects(
+export async function resolveObjects(
   deps: ComputeDeps,
   kind: string,
   ids: Iterable<string>,
@@ -317,6 +317,21 @@ export interface ComputeOptions {
   /** People planned so far, of `total`. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * A real run: keep what a later re-evaluation of a few people needs without the account — each
+   * person's next change instant (schedule), the codes in use (code index), the spend
+   * distribution. A dry run (perhaps of unsaved rules) leaves them as they are.
+   */
+  persist?: boolean;
+}
+
+/** Store flag holding the spend distribution of the last full run (for `reevaluateDue`). */
+export const SPEND_HISTOGRAM_FLAG = 'spend-histogram';
+const FOREVER = 3650 * 86_400_000;
+
+/** A person's reference in the re-evaluation schedule and the code index: `object/id`. */
+export function personRef(object: string, id: string): string {
+  return `${object}/${id}`;
 }
 
 /** Streams the cached account through the engine; writes leave through `onWrites`. */
@@ -340,7 +355,21 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
   let finishing = false;
   const held: PlannedWrite[] = [];
   let writes = 0;
+  const persist = options.persist === true;
+  let schedule: { id: string; at: Date | null }[] = [];
+  let codes: PersonIndexEntry[] = [];
+  const originOf = (id: string): Origin | undefined =>
+    (finishing ? undefined : origins.get(id)) ?? candidates.get(id);
   const run = new EngineRun({
+    ...(persist
+      ? {
+          onEvaluated: (id: string, at: number | null) => {
+            const origin = originOf(id);
+            if (origin !== undefined)
+              schedule.push({ id: personRef(origin.object, id), at: at === null ? null : new Date(at) });
+          },
+        }
+      : {}),
     now,
     rules: deps.rules,
     random: stream.random,
@@ -368,6 +397,9 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
         deps.definition,
       );
       if (update === null) return;
+      const code = plan.changes.referral_code;
+      if (persist && typeof code === 'string')
+        codes.push({ kind: 'code', key: code, personId: personRef(origin.object, plan.id) });
       writes++;
       (finishing ? held : page).push({ kind, object: origin.object, plan, before: origin.current, update });
     },
@@ -379,6 +411,14 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
     origins = new Map(records.map((r) => [r.id, { object, current: r.current }]));
   };
   const flush = async (): Promise<void> => {
+    if (schedule.length > 0) {
+      await deps.store.scheduleAt(deps.tenantId, schedule);
+      schedule = [];
+    }
+    if (codes.length > 0) {
+      await deps.store.indexPeople(deps.tenantId, codes);
+      codes = [];
+    }
     if (page.length === 0) return;
     const out = page;
     page = [];
@@ -398,6 +438,22 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
     const people = conversions.apply(records);
     run.indexPeople(people);
     await lostCodesOf(deps, object, people, previousCodes);
+    if (persist) {
+      for (const p of people) {
+        const c = p.current.referral_code;
+        if (typeof c === 'string' && isValidCode(c))
+          codes.push({ kind: 'code', key: normalizeCode(c), personId: personRef(object, p.id) });
+      }
+      await flush();
+    }
+  }
+  if (persist) {
+    await deps.store.setFlag(
+      deps.tenantId,
+      SPEND_HISTOGRAM_FLAG,
+      run.spendHistogram.toJSON() as unknown as JsonValue,
+      FOREVER,
+    );
   }
   if (run.needsReferrerPass) {
     conversions = new LeadConversions();
@@ -443,6 +499,7 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
   // 7. Asks under the caps: their plans are held back until their tasks exist.
   finishing = true;
   const result = run.finish();
+  await flush();
   const objectOf = new Map<string, string>();
   for (const [id, o] of candidates) objectOf.set(id, o.object);
   await resolveObjects(

@@ -18,7 +18,7 @@ import type { Mapping } from './mapping.js';
 const KIND_ORDER: Record<CanonicalKind, number> = { owner: 0, company: 1, ticket: 2, deal: 3, person: 4 };
 
 export const DIRTY_FLAG = 'dirty';
-const DIRTY_TTL_MS = 3650 * 86_400_000;
+export const DIRTY_TTL_MS = 3650 * 86_400_000;
 
 export function pullOrder(mapping: Mapping): string[] {
   return Object.entries(mapping.objects)

@@ -17,9 +17,10 @@ import type { SnapshotCache } from '../store/snapshot-cache.js';
 import type { Store, SyncRun } from '../store/types.js';
 import type { JsonValue } from '../../connectors/contract.js';
 import { computePlan, consumeAsks, recordAsks, saveCodePosition } from './compute.js';
-import type { PlannedWrite, SyncPlan } from './compute.js';
+import type { ComputeOptions, PlannedWrite, SyncPlan } from './compute.js';
+import { reevaluateDue } from './reevaluate.js';
 import type { Mapping } from './mapping.js';
-import { DIRTY_FLAG, pullAll } from './pull.js';
+import { DIRTY_FLAG, DIRTY_TTL_MS, pullAll } from './pull.js';
 import type { PullCounts } from './pull.js';
 import { PUSH_CHUNK, emptyPushCounts, pushTasks, pushWrites } from './push.js';
 import type { PushCounts } from './push.js';
@@ -190,6 +191,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
     const push = emptyPushCounts();
     let plan: SyncPlan | null = null;
     let preview: PlanPreview | null = null;
+    let targeted = false;
     if (shouldCompute) {
       progress({ phase: 'compute', done: 0 });
       // Record writes stream out of compute and go to the CRM in the connector's big batches
@@ -197,8 +199,9 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
       // the tasks and goes with the ask candidates' writes (see below).
       const previewing = new PreviewBuilder();
       let buffered: PlannedWrite[] = [];
-      plan = await computePlan(deps, now, {
+      const computeOptions: ComputeOptions = {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
+        persist: !dryRun,
         onProgress: (done, total) => progress({ phase: 'compute', done, total }),
         onWrites: async (writes) => {
           previewing.addWrites(writes);
@@ -210,7 +213,15 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
             await pushWrites(deps, out, push, options.signal);
           }
         },
-      });
+      };
+      // Only time passed (nothing the engine reads changed, nothing forced): re-evaluate just the
+      // people whose instant came, not the account. A dry run always shows the whole plan.
+      targeted = !dirty && options.force !== true && !dryRun;
+      if (targeted) plan = await reevaluateDue(deps, now, computeOptions);
+      if (plan === null) {
+        targeted = false;
+        plan = await computePlan(deps, now, computeOptions);
+      }
       previewing.addWrites(plan.heldWrites);
       preview = previewing.finish(plan);
       await options.checkpoint?.('computed');
@@ -238,12 +249,14 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
           plan.tasks.filter((t) => t.kind === 'ask').map((t) => t.person.id),
           now,
         );
-        await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
+        if (!targeted) await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
         const next = plan.engine.nextEvaluationAt;
         if (next === null) await store.clearFlag(tenantId, NEXT_EVALUATION_FLAG);
         else await store.setFlag(tenantId, NEXT_EVALUATION_FLAG, next.toISOString(), 3650 * 86_400_000);
         // Failed records stay planned: keep the tenant dirty so the next run retries them.
+        // (A targeted run that failed hands over to the full compute, which retries every plan.)
         if (push.errors.length === 0) await store.clearFlag(tenantId, DIRTY_FLAG);
+        else if (targeted) await store.setFlag(tenantId, DIRTY_FLAG, true, DIRTY_TTL_MS);
       }
     }
 
