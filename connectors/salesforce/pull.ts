@@ -258,7 +258,11 @@ async function* bulkPhase(s: Stream, state: BulkState): AsyncGenerator<PullPage>
   let locator = state.locator;
   let skip = state.skip;
   try {
-    const poll = { intervalMs: settings.bulkPollIntervalMs, timeoutMs: settings.bulkPollTimeoutMs };
+    const poll = {
+      intervalMs: settings.bulkPollIntervalMs,
+      timeoutMs: settings.bulkPollTimeoutMs,
+      maxIntervalMs: settings.bulkPollMaxIntervalMs,
+    };
     // Children first: read before the parents' job, the prefetch is complete for every parent the
     // job returns (a parent changed in between has a stamp past the ceiling and is not returned).
     s.prefetched = await prefetchLinks(

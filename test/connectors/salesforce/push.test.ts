@@ -2,6 +2,7 @@ import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordUpdate, TaskWrite } from '../../../connectors/contract.js';
 import { TASK_KEY_FIELD } from '../../../connectors/salesforce/index.js';
+import { jobParts } from '../../../connectors/salesforce/push.js';
 import { harness, queryPage, sfApi, soqlOf, V } from './helpers.js';
 
 beforeAll(() => nock.disableNetConnect());
@@ -81,7 +82,7 @@ describe('Salesforce push (sObject Collections)', () => {
     expect(connector.stats().calls.collections).toBe(3);
   });
 
-  it('switches to a Bulk API 2.0 update job above the ingest threshold', async () => {
+  it('switches to a Bulk API 2.0 update job above the ingest threshold, fetching only the failures', async () => {
     const { connector } = harness({ bulkIngestThreshold: 2 });
     const updates = [1, 2, 3].map((n): RecordUpdate => ({
       object: 'Contact',
@@ -106,14 +107,7 @@ describe('Salesforce push (sObject Collections)', () => {
       .reply(200, { id: '750I1', state: 'UploadComplete' })
       .get(`${V}/jobs/ingest/750I1`)
       .reply(200, { id: '750I1', state: 'JobComplete', numberRecordsProcessed: 3, numberRecordsFailed: 1 })
-      .get(`${V}/jobs/ingest/750I1/successfulResults`)
-      .reply(
-        200,
-        `"sf__Id","sf__Created","Id"\n"${id('003', 1)}","false","${id('003', 1)}"\n"${id('003', 2)}","false","${id('003', 2)}"\n`,
-        {
-          'Content-Type': 'text/csv',
-        },
-      )
+      // No successfulResults: the two rows not in failedResults are the successes.
       .get(`${V}/jobs/ingest/750I1/failedResults`)
       .reply(
         200,
@@ -126,6 +120,7 @@ describe('Salesforce push (sObject Collections)', () => {
     scope.done();
     expect(csv.split('\n')[0]).toBe('Id,Referral_Tags__c');
     expect(csv).toContain(`${id('003', 2)},#N/A`);
+    expect(connector.stats().calls.bulkIngest).toBe(5);
     expect(outcomes).toEqual([
       { object: 'Contact', id: id('003', 1), ok: true },
       { object: 'Contact', id: id('003', 2), ok: true },
@@ -140,6 +135,129 @@ describe('Salesforce push (sObject Collections)', () => {
         },
       },
     ]);
+  });
+
+  it('costs create + upload + close + status when every record is processed without failure', async () => {
+    const { connector } = harness({ bulkIngestThreshold: 2 });
+    const updates = [1, 2, 3].map((n): RecordUpdate => ({
+      object: 'Contact',
+      id: id('003', n),
+      fields: { Referral_Count__c: n },
+    }));
+    const scope = sfApi()
+      .post(`${V}/jobs/ingest`)
+      .reply(200, { id: '750I2', state: 'Open' })
+      .put(`${V}/jobs/ingest/750I2/batches`)
+      .reply(201)
+      .patch(`${V}/jobs/ingest/750I2`, { state: 'UploadComplete' })
+      .reply(200, { id: '750I2', state: 'UploadComplete' })
+      .get(`${V}/jobs/ingest/750I2`)
+      .reply(200, { id: '750I2', state: 'JobComplete', numberRecordsProcessed: 3, numberRecordsFailed: 0 });
+    const outcomes = await connector.pushUpdates(updates);
+    scope.done();
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(outcomes).toHaveLength(3);
+    expect(connector.stats().calls.bulkIngest).toBe(4);
+  });
+
+  it('asks for the successful rows when the job counts do not add up to the upload', async () => {
+    const { connector } = harness({ bulkIngestThreshold: 1 });
+    const updates = [1, 2].map((n): RecordUpdate => ({
+      object: 'Lead',
+      id: id('00Q', n),
+      fields: { Referral_Count__c: n },
+    }));
+    const scope = sfApi()
+      .post(`${V}/jobs/ingest`)
+      .reply(200, { id: '750I3', state: 'Open' })
+      .put(`${V}/jobs/ingest/750I3/batches`)
+      .reply(201)
+      .patch(`${V}/jobs/ingest/750I3`)
+      .reply(200, { id: '750I3', state: 'UploadComplete' })
+      .get(`${V}/jobs/ingest/750I3`)
+      .reply(200, { id: '750I3', state: 'JobComplete' })
+      .get(`${V}/jobs/ingest/750I3/failedResults`)
+      .reply(200, '"sf__Id","sf__Error","Id"\n', { 'Content-Type': 'text/csv' })
+      .get(`${V}/jobs/ingest/750I3/unprocessedrecords`)
+      .reply(200, '"Id","Referral_Count__c"\n', { 'Content-Type': 'text/csv' })
+      .get(`${V}/jobs/ingest/750I3/successfulResults`)
+      .reply(200, `"sf__Id","sf__Created","Id"\n"${id('00Q', 1)}","false","${id('00Q', 1)}"\n`, {
+        'Content-Type': 'text/csv',
+      });
+    const outcomes = await connector.pushUpdates(updates);
+    scope.done();
+    expect(outcomes.map((o) => [o.id, o.ok, o.ok ? null : o.error.code])).toEqual([
+      [id('00Q', 1), true, null],
+      [id('00Q', 2), false, 'UNPROCESSED'],
+    ]);
+  });
+
+  it('decides per object: a large object goes through one job, the small ones share Collections', async () => {
+    const { connector } = harness({ bulkIngestThreshold: 2 });
+    const updates: RecordUpdate[] = [
+      ...[1, 2, 3].map((n): RecordUpdate => ({ object: 'Contact', id: id('003', n), fields: { X__c: n } })),
+      { object: 'Lead', id: id('00Q', 1), fields: { X__c: 1 } },
+      { object: 'Account', id: id('001', 1), fields: { X__c: 1 } },
+    ];
+    let collection: { records: { attributes: { type: string } }[] } | undefined;
+    const scope = sfApi()
+      .post(`${V}/jobs/ingest`, (b: { object: string }) => b.object === 'Contact')
+      .reply(200, { id: '750I4', state: 'Open' })
+      .put(`${V}/jobs/ingest/750I4/batches`)
+      .reply(201)
+      .patch(`${V}/jobs/ingest/750I4`)
+      .reply(200, { id: '750I4', state: 'UploadComplete' })
+      .get(`${V}/jobs/ingest/750I4`)
+      .reply(200, { id: '750I4', state: 'JobComplete', numberRecordsProcessed: 3, numberRecordsFailed: 0 })
+      .patch(`${V}/composite/sobjects`, (b: typeof collection) => {
+        collection = b;
+        return true;
+      })
+      .reply(200, [
+        { id: id('001', 1), success: true, errors: [] },
+        { id: id('00Q', 1), success: true, errors: [] },
+      ]);
+    const outcomes = await connector.pushUpdates(updates);
+    scope.done();
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(5);
+    expect(collection?.records.map((r) => r.attributes.type)).toEqual(['Account', 'Lead']);
+    expect(connector.stats().calls).toMatchObject({ bulkIngest: 4, collections: 1 });
+  });
+
+  it('polls a running job with doubling waits up to the ceiling, waiting before the first status', async () => {
+    const { connector, sleeps } = harness({
+      bulkIngestThreshold: 1,
+      bulkPollIntervalMs: 100,
+      bulkPollMaxIntervalMs: 300,
+    });
+    const running = { id: '750I5', state: 'InProgress' };
+    const scope = sfApi()
+      .post(`${V}/jobs/ingest`)
+      .reply(200, { id: '750I5', state: 'Open' })
+      .put(`${V}/jobs/ingest/750I5/batches`)
+      .reply(201)
+      .patch(`${V}/jobs/ingest/750I5`)
+      .reply(200, { id: '750I5', state: 'UploadComplete' })
+      .get(`${V}/jobs/ingest/750I5`)
+      .times(3)
+      .reply(200, running)
+      .get(`${V}/jobs/ingest/750I5`)
+      .reply(200, { id: '750I5', state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 0 });
+    await connector.pushUpdates([1, 2].map((n) => ({ object: 'Contact', id: id('003', n), fields: { X__c: n } })));
+    scope.done();
+    expect(sleeps).toEqual([100, 200, 300, 300]);
+  });
+
+  it('splits one object into jobs only where an upload would pass the job data limit', () => {
+    const list = Array.from({ length: 10 }, (_, i): RecordUpdate => ({
+      object: 'Contact',
+      id: id('003', i),
+      fields: { Note__c: 'x'.repeat(1000) },
+    }));
+    expect(jobParts(list, 100_000_000)).toHaveLength(1);
+    const parts = jobParts(list, 1024 + 3 * 1030);
+    expect(parts.map((p) => p.length)).toEqual([3, 3, 3, 1]);
+    expect(parts.flat()).toEqual(list);
   });
 });
 
