@@ -90,6 +90,8 @@ export const SalesforceSettingsSchema = z.strictObject({
   bulkPollTimeoutMs: Positive.default(SALESFORCE_FACTS.bulk.pollTimeoutMs),
   bulkResultsPageSize: Positive.default(SALESFORCE_FACTS.bulk.resultsPageSize),
   cursorSafetyMarginMs: z.number().int().min(0).default(SALESFORCE_FACTS.query.cursorSafetyMarginMs),
+  /** Look every task key up before creating it (costs reads); default: only `pendingSince` keys. */
+  taskLookupAlways: z.boolean().default(false),
   /** The integration user (permission set assignee); default: the user of the token's identity URL. */
   integrationUserId: z.string().min(15).max(18).optional(),
   /** Retry base delay (tests set it tiny). */

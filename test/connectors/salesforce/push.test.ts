@@ -243,7 +243,9 @@ describe('Salesforce push (sObject Collections)', () => {
       .reply(200, running)
       .get(`${V}/jobs/ingest/750I5`)
       .reply(200, { id: '750I5', state: 'JobComplete', numberRecordsProcessed: 2, numberRecordsFailed: 0 });
-    await connector.pushUpdates([1, 2].map((n) => ({ object: 'Contact', id: id('003', n), fields: { X__c: n } })));
+    await connector.pushUpdates(
+      [1, 2].map((n) => ({ object: 'Contact', id: id('003', n), fields: { X__c: n } })),
+    );
     scope.done();
     expect(sleeps).toEqual([100, 200, 300, 300]);
   });
@@ -262,7 +264,9 @@ describe('Salesforce push (sObject Collections)', () => {
 });
 
 describe('Salesforce tasks (upsert on Referral_Task_Key__c)', () => {
-  const task = (key: string): TaskWrite => ({
+  const pending = new Date('2026-11-23T08:00:00Z');
+  const task = (key: string, pendingSince?: Date): TaskWrite => ({
+    ...(pendingSince === undefined ? {} : { pendingSince }),
     key,
     kind: 'ask',
     subject: 'Ask for a referral',
@@ -274,7 +278,7 @@ describe('Salesforce tasks (upsert on Referral_Task_Key__c)', () => {
     deal: { object: 'Opportunity', id: id('006', 1) },
   });
 
-  it('creates missing tasks by upsert and never re-creates an existing key', async () => {
+  it('looks pending keys up, creates the missing ones by upsert and never re-creates an existing key', async () => {
     const { connector } = harness();
     let upserted: Record<string, unknown>[] = [];
     let soql = '';
@@ -292,7 +296,11 @@ describe('Salesforce tasks (upsert on Referral_Task_Key__c)', () => {
         },
       )
       .reply(200, [{ id: id('00T', 2), success: true, errors: [], created: true }]);
-    const outcomes = await connector.pushTasks([task('k1'), task('k2'), task('k2')]);
+    const outcomes = await connector.pushTasks([
+      task('k1', pending),
+      task('k2', pending),
+      task('k2', pending),
+    ]);
     scope.done();
     expect(soql).toBe(`SELECT Id, ${TASK_KEY_FIELD} FROM Task WHERE ${TASK_KEY_FIELD} IN ('k1','k2')`);
     expect(upserted).toEqual([
@@ -315,6 +323,59 @@ describe('Salesforce tasks (upsert on Referral_Task_Key__c)', () => {
     ]);
   });
 
+  it('creates first-attempt keys without a lookup (the upsert on the key is idempotent)', async () => {
+    const { connector } = harness();
+    const scope = sfApi()
+      .patch(`${V}/composite/sobjects/Task/${TASK_KEY_FIELD}`)
+      .reply(200, [
+        { id: id('00T', 3), success: true, errors: [], created: true },
+        { id: id('00T', 4), success: true, errors: [], created: true },
+      ]);
+    const outcomes = await connector.pushTasks([task('k3'), task('k4')]);
+    scope.done();
+    expect(outcomes.map((o) => o.ok && o.created)).toEqual([true, true]);
+    expect(connector.stats().calls).toMatchObject({ query: 0, upsert: 1 });
+  });
+
+  it('looks every key up when taskLookupAlways is set', async () => {
+    const { connector } = harness({ taskLookupAlways: true });
+    const scope = sfApi()
+      .get(/\/query\?q=/)
+      .reply(200, queryPage([{ Id: id('00T', 5), [TASK_KEY_FIELD]: 'k5' }], { type: 'Task' }));
+    const outcomes = await connector.pushTasks([task('k5')]);
+    scope.done();
+    expect(outcomes).toEqual([{ key: 'k5', ok: true, taskId: id('00T', 5), created: false }]);
+  });
+
+  it('looks long keys up in as many queries as keep each URI under the 16 KB limit', async () => {
+    const { connector } = harness();
+    // Keys of the engine's shape, long enough that 300 of them would pass 16,384 bytes encoded.
+    const keys = Array.from({ length: 300 }, (_, i) => `ask:${id('003', i)}:2026-11-23:nps-survey`);
+    const uris: string[] = [];
+    const scope = sfApi()
+      .get(/\/query\?q=/)
+      .times(2)
+      .reply((uri) => {
+        uris.push(uri);
+        const found = soqlOf(uri).match(/'[^']+'/g) ?? [];
+        return [
+          200,
+          queryPage(
+            found.map((k, i) => ({
+              Id: id('00T', uris.length * 1000 + i),
+              [TASK_KEY_FIELD]: k.slice(1, -1),
+            })),
+            { type: 'Task' },
+          ),
+        ];
+      });
+    const outcomes = await connector.pushTasks(keys.map((k) => task(k, pending)));
+    scope.done();
+    expect(uris).toHaveLength(2);
+    for (const uri of uris) expect(uri.length).toBeLessThan(12_000);
+    expect(outcomes.filter((o) => o.ok && !o.created)).toHaveLength(300);
+  });
+
   it('a retried upsert that matches the first task reports created: false (one task per key)', async () => {
     const { connector } = harness();
     const scope = sfApi()
@@ -322,7 +383,7 @@ describe('Salesforce tasks (upsert on Referral_Task_Key__c)', () => {
       .reply(200, queryPage([], { type: 'Task' }))
       .patch(`${V}/composite/sobjects/Task/${TASK_KEY_FIELD}`)
       .reply(200, [{ id: id('00T', 7), success: true, errors: [], created: false }]);
-    const outcomes = await connector.pushTasks([task('k7')]);
+    const outcomes = await connector.pushTasks([task('k7', pending)]);
     scope.done();
     expect(outcomes).toEqual([{ key: 'k7', ok: true, taskId: id('00T', 7), created: false }]);
     expect(connector.stats().calls.upsert).toBe(1);
