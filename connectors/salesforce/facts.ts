@@ -56,7 +56,14 @@ export const SalesforceFactsSchema = z.object({
   polling: z.strictObject({ intervalMs: Positive }),
   metadata: z.strictObject({ maxComponentsPerCall: Positive.max(10), permissionSetName: z.string().min(1) }),
   retry: z.strictObject({ attempts: Positive.max(10), baseDelayMs: Positive, maxDelayMs: Positive }),
-  objects: z.record(z.string(), z.strictObject({ hasIsDeleted: z.boolean() })),
+  objects: z.record(
+    z.string(),
+    z.strictObject({
+      hasIsDeleted: z.boolean(),
+      /** Mergeable (Account, Contact, Lead): a merged-away row keeps `MasterRecordId` = survivor. */
+      hasMasterRecordId: z.boolean().default(false),
+    }),
+  ),
 });
 export type SalesforceFacts = z.infer<typeof SalesforceFactsSchema>;
 

@@ -77,9 +77,16 @@ function cursorJson(c: SalesforceCursor): JsonValue {
   return JSON.parse(JSON.stringify(c)) as JsonValue;
 }
 
-export function selectFields(object: string, hasIsDeleted: boolean, options: PullOptions): string[] {
+export function selectFields(
+  object: string,
+  hasIsDeleted: boolean,
+  options: PullOptions,
+  hasMasterRecordId = false,
+): string[] {
   const fields = new Set<string>(['Id', 'SystemModstamp']);
   if (hasIsDeleted) fields.add('IsDeleted');
+  // Merges: the merged-away rows come back through queryAll as deleted with MasterRecordId set.
+  if (hasMasterRecordId) fields.add('MasterRecordId');
   for (const f of options.fields) fields.add(assertApiName(f));
   for (const f of linkFields(object, options.links)) fields.add(f);
   return [...fields];
@@ -97,8 +104,9 @@ export async function* pullObject(
     });
   }
   assertLinksSupported(object, options.links);
-  const fields = selectFields(object, spec.hasIsDeleted, options);
-  // Bookkeeping columns (Id, SystemModstamp, IsDeleted) live on the record itself, not in `fields`.
+  const fields = selectFields(object, spec.hasIsDeleted, options, spec.hasMasterRecordId);
+  // Bookkeeping columns (Id, SystemModstamp, IsDeleted, MasterRecordId) live on the record itself
+  // (`deleted`, `mergedInto`), not in `fields`.
   const recordFields = [...new Set([...options.fields, ...linkFields(object, options.links)])];
   const cursor: SalesforceCursor =
     options.cursor === null
