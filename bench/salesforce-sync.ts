@@ -9,17 +9,28 @@
  *
  * Minimums (connectors/salesforce/facts.json): a REST query returns 2,000 rows per call; above the
  * bulk threshold (10,000) a Bulk 2.0 query job costs at least create + one status + one call per
- * 10,000-row results page. Writes: 200 records per sObject Collections call; above the ingest
- * threshold a Bulk 2.0 ingest job (≤ 100,000 records) costs at least create + upload +
- * upload-complete + one status + failed-results = 5. Tasks: 200 per Collections call.
- * Calls are the sandbox's own counters (every authenticated /services call counts, as in Salesforce).
+ * 10,000-row results page. Writes, per object written: above the ingest threshold (2,000, SF's own
+ * Bulk-vs-Composite line) one Bulk 2.0 update job per 100 MB of CSV (the job data limit is 150 MB
+ * base64) at create + upload + UploadComplete + one status = 4 calls — failed/unprocessed results
+ * are only needed when the status counts say there are any, and successful ones never (success is
+ * every other uploaded row); the objects at or under the threshold share sObject Collections calls
+ * of 200 records (mixed types allowed). Every HTTP request of the Bulk APIs counts against the daily
+ * allowance (SF "Bulk API Limits": "Each HTTP request counts as one call"). Tasks: 200 per
+ * Collections call. Calls are the sandbox's own counters (every authenticated /services call
+ * counts, as in Salesforce).
+ *
+ * The minimum is per object over the whole sync; the pipeline hands the connector at most
+ * PUSH_CHUNK (src/sync/push.ts) updates per call and a job cannot outlive the call (its outcomes
+ * are the call's result), so an object with more writes than that costs one job per chunk it spans.
  * `npx tsx bench/salesforce-sync.ts [records...]`
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import Table from 'cli-table3';
+import { csvRowBytes } from '../connectors/salesforce/bulk.js';
 import { salesforceDefinition, SALESFORCE_FACTS } from '../connectors/salesforce/index.js';
+import type { WireValue } from '../connectors/contract.js';
 import { startSandboxes } from '../src/sandbox/index.js';
 import { generateKeyRing, MemoryStore } from '../src/store/index.js';
 import { MemorySnapshotCache } from '../src/store/snapshot-cache.js';
@@ -36,10 +47,9 @@ function minReadCalls(n: number): number {
   return Math.max(1, Math.ceil(n / F.query.batchSize));
 }
 
-function minWriteCalls(n: number): number {
-  if (n === 0) return 0;
-  if (n > F.bulk.ingestThreshold) return 5 * Math.ceil(n / F.bulk.ingestMaxRecordsPerJob);
-  return Math.ceil(n / F.collections.maxRecords);
+/** `bytes`: upper bound of the object's upload, measured as the connector measures it. */
+function minBulkCalls(bytes: number): number {
+  return 4 * Math.max(1, Math.ceil(bytes / F.bulk.ingestMaxJobBytes));
 }
 
 async function bench(records: number): Promise<Record<string, number | string>> {
@@ -114,18 +124,42 @@ async function bench(records: number): Promise<Record<string, number | string>> 
   const minReads =
     Object.values(first.pulled).reduce((n, c) => n + minReadCalls(c.read), 0) +
     (first.pulled.Opportunity === undefined ? 0 : minReadCalls(contactRoles));
-  const written = new Map<string, Set<string>>();
+  // Last written values per record, per object (what one upload would carry).
+  const written = new Map<string, Map<string, Record<string, WireValue>>>();
   for (const w of state.writes.slice(Math.max(mark.log, log0))) {
-    if (w.via === 'helper') continue;
-    let ids = written.get(w.sobject);
-    if (ids === undefined) written.set(w.sobject, (ids = new Set()));
-    ids.add(w.id);
+    if (w.via === 'helper' || w.sobject === 'Task') continue;
+    let rows = written.get(w.sobject);
+    if (rows === undefined) written.set(w.sobject, (rows = new Map()));
+    rows.set(w.id, { ...rows.get(w.id), ...(w.values as Record<string, WireValue>) });
   }
   let minWrites = 0;
   let minCollections = 0;
-  for (const [, ids] of written) {
-    minWrites += minWriteCalls(ids.size);
-    minCollections += Math.ceil(ids.size / F.collections.maxRecords);
+  let smallRecords = 0;
+  let largestUpload = 0;
+  for (const [, rows] of written) {
+    minCollections += Math.ceil(rows.size / F.collections.maxRecords);
+    if (rows.size <= F.bulk.ingestThreshold) {
+      smallRecords += rows.size;
+      continue;
+    }
+    let bytes = 0;
+    for (const [id, fields] of rows) bytes += csvRowBytes({ id, fields });
+    largestUpload = Math.max(largestUpload, bytes);
+    minWrites += minBulkCalls(bytes);
+  }
+  minWrites += Math.ceil(smallRecords / F.collections.maxRecords);
+  const tasksWritten = state.writes
+    .slice(Math.max(mark.log, log0))
+    .filter((w) => w.via !== 'helper' && w.sobject === 'Task').length;
+  minWrites += Math.ceil(tasksWritten / F.collections.maxRecords);
+
+  // Why records or tasks failed in the first sync (a failure is re-planned by the second sync).
+  const firstErrors = new Map<string, number>();
+  let errorSample = '';
+  for (const e of await store.listErrors(tenantId, 100_000)) {
+    const k = `${e.object}:${e.code}`;
+    firstErrors.set(k, (firstErrors.get(k) ?? 0) + 1);
+    if (errorSample === '') errorSample = `${k} ${e.message.slice(0, 160)}`;
   }
 
   const writeKinds = (c: typeof state.counters): number => c.collections + c.sobject + c.bulkIngestJobs;
@@ -154,7 +188,12 @@ async function bench(records: number): Promise<Record<string, number | string>> 
     ],
     ['read calls / minimum', `${readCalls} / ${minReads}`, ''],
     ['read call ratio', (readCalls / minReads).toFixed(3), '≤ 1.05'],
-    ['records written', [...written].map(([o, ids]) => `${o} ${ids.size}`).join(', '), ''],
+    [
+      'records written',
+      [...written].map(([o, rows]) => `${o} ${rows.size}`).join(', ') + `, Task ${tasksWritten}`,
+      '',
+    ],
+    ['largest Bulk 2.0 upload (MB, limit 150 base64)', (largestUpload / 1e6).toFixed(1), ''],
     ['write calls / minimum', `${writeCalls} / ${minWrites}`, ''],
     ['write call ratio', minWrites === 0 ? '—' : (writeCalls / minWrites).toFixed(3), '≤ 1.05'],
     // If the push never reaches the bulk threshold in one call, Collections is what it used: this
@@ -171,8 +210,25 @@ async function bench(records: number): Promise<Record<string, number | string>> 
       'writes 0',
     ],
     ['second sync: records written (pipeline)', second.push.recordsWritten, '0'],
+    [
+      'first sync: tasks planned / created, record errors',
+      `${first.plan?.tasks ?? 0} / ${first.push.tasksCreated}, ${first.push.errors}`,
+      '',
+    ],
+    [
+      'second sync: computed, changed records pulled, tasks planned / created',
+      `${second.computed}, ${Object.entries(second.pulled)
+        .filter(([, c]) => c.changed > 0)
+        .map(([o, c]) => `${o} ${c.changed}`)
+        .join(', ')}, ${second.plan?.tasks ?? 0} / ${second.push.tasksCreated}`,
+      'tasks 0',
+    ],
   );
   console.log(table.toString());
+  if (firstErrors.size > 0)
+    console.log(
+      `first sync errors: ${[...firstErrors].map(([k, n]) => `${k} ${n}`).join(', ')}; e.g. ${errorSample}`,
+    );
   console.log(`pull-phase calls by kind: ${delta(counters0, mark.counters)}`);
   console.log(`push-phase calls by kind: ${delta(mark.counters, end)}`);
   await sandboxes.close();

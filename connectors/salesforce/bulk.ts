@@ -8,6 +8,15 @@
  *    `Sforce-Locator` header, the literal string `null` on the last page;
  *  - ingest jobs: `POST /jobs/ingest` → `PUT …/batches` (CSV) → `PATCH {state: UploadComplete}` →
  *    poll → `successfulResults` / `failedResults` (`sf__Id`, `sf__Error`) / `unprocessedrecords`.
+ *
+ * API cost: every HTTP request of the Bulk APIs counts against the org's daily API allowance
+ * ("Each HTTP request counts as one call", Bulk API limits,
+ * https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/asynch_api_concepts_limits.htm).
+ * So an update job costs create + upload + close + status polls, and nothing more when the final
+ * status says every record was processed and none failed: success is then implied for every
+ * uploaded row, and `failedResults` / `unprocessedrecords` are fetched only when the counts say
+ * there is something in them. Polls back off (interval doubling up to `maxIntervalMs`) so a long
+ * job costs a few status calls, not one per interval.
  */
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
@@ -35,6 +44,19 @@ function jobInfo(raw: unknown): JobInfo {
 export interface PollOptions {
   intervalMs: number;
   timeoutMs: number;
+  /** Backoff ceiling between two status calls (default: 15 × intervalMs). */
+  maxIntervalMs?: number;
+}
+
+/** Waits before each status call: interval, 2×, 4×, … capped (a job rarely ends within ms). */
+export function pollDelays(poll: PollOptions): () => number {
+  const cap = Math.max(poll.intervalMs, poll.maxIntervalMs ?? poll.intervalMs * 15);
+  let next = poll.intervalMs;
+  return () => {
+    const wait = next;
+    next = Math.min(cap, next * 2);
+    return wait;
+  };
 }
 
 async function pollJob(
@@ -44,7 +66,10 @@ async function pollJob(
   poll: PollOptions,
 ): Promise<JobInfo> {
   const started = Date.now();
+  const delay = pollDelays(poll);
   for (;;) {
+    // Wait first: polling right after create/close only sees InProgress and burns a call.
+    await client.sleep(delay());
     const info = jobInfo((await client.request(kind, 'Bulk 2.0 job status', { method: 'GET', path })).body);
     if (info.state === 'JobComplete') return info;
     if (info.state === 'Failed' || info.state === 'Aborted') {
@@ -67,7 +92,6 @@ async function pollJob(
         },
       );
     }
-    await client.sleep(poll.intervalMs);
   }
 }
 
@@ -142,11 +166,7 @@ export async function runBulkUpdate(
   rows: readonly { id: string; fields: Record<string, WireValue> }[],
   poll: PollOptions,
 ): Promise<IngestResult> {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.fields)))].sort();
-  const csv = stringify(
-    rows.map((r) => [r.id, ...columns.map((c) => csvCell(r.fields[c]))]),
-    { header: true, columns: ['Id', ...columns], record_delimiter: 'unix' },
-  );
+  const csv = updateCsv(rows);
   const job = jobInfo(
     (
       await client.request('bulkIngest', 'Bulk 2.0 ingest job', {
@@ -167,25 +187,23 @@ export async function runBulkUpdate(
     path: base,
     body: { state: 'UploadComplete' },
   });
-  await pollJob(client, 'bulkIngest', base, poll);
+  const done = await pollJob(client, 'bulkIngest', base, poll);
   const result: IngestResult = { successIds: new Set(), failed: new Map(), unprocessed: new Set() };
-  const ok = await client.request<unknown>('bulkIngest', 'Bulk 2.0 successful results', {
-    method: 'GET',
-    path: `${base}/successfulResults`,
-    headers: { Accept: 'text/csv' },
-  });
-  for (const row of asRows(ok.body)) if (typeof row.sf__Id === 'string') result.successIds.add(row.sf__Id);
-  const bad = await client.request<unknown>('bulkIngest', 'Bulk 2.0 failed results', {
-    method: 'GET',
-    path: `${base}/failedResults`,
-    headers: { Accept: 'text/csv' },
-  });
-  for (const row of asRows(bad.body)) {
-    const id = typeof row.Id === 'string' && row.Id !== '' ? row.Id : row.sf__Id;
-    if (typeof id === 'string')
-      result.failed.set(id, typeof row.sf__Error === 'string' ? row.sf__Error : 'failed');
+  const processed = done.numberRecordsProcessed;
+  const failedCount = done.numberRecordsFailed;
+  if (failedCount !== 0) {
+    const bad = await client.request<unknown>('bulkIngest', 'Bulk 2.0 failed results', {
+      method: 'GET',
+      path: `${base}/failedResults`,
+      headers: { Accept: 'text/csv' },
+    });
+    for (const row of asRows(bad.body)) {
+      const id = typeof row.Id === 'string' && row.Id !== '' ? row.Id : row.sf__Id;
+      if (typeof id === 'string')
+        result.failed.set(id, typeof row.sf__Error === 'string' ? row.sf__Error : 'failed');
+    }
   }
-  if (result.successIds.size + result.failed.size < rows.length) {
+  if (typeof processed !== 'number' || processed < rows.length) {
     const rest = await client.request<unknown>('bulkIngest', 'Bulk 2.0 unprocessed records', {
       method: 'GET',
       path: `${base}/unprocessedrecords`,
@@ -193,7 +211,49 @@ export async function runBulkUpdate(
     });
     for (const row of asRows(rest.body)) if (typeof row.Id === 'string') result.unprocessed.add(row.Id);
   }
+  // Success is implied for the other rows only when the job's own counts add up to them; if not
+  // (missing counts, results we could not match), ask for the successful rows explicitly.
+  const implied = rows.length - result.failed.size - result.unprocessed.size;
+  const reconciled =
+    typeof processed === 'number' &&
+    typeof failedCount === 'number' &&
+    result.failed.size === failedCount &&
+    processed - failedCount === implied;
+  if (reconciled) {
+    for (const r of rows)
+      if (!result.failed.has(r.id) && !result.unprocessed.has(r.id)) result.successIds.add(r.id);
+    return result;
+  }
+  const ok = await client.request<unknown>('bulkIngest', 'Bulk 2.0 successful results', {
+    method: 'GET',
+    path: `${base}/successfulResults`,
+    headers: { Accept: 'text/csv' },
+  });
+  for (const row of asRows(ok.body)) if (typeof row.sf__Id === 'string') result.successIds.add(row.sf__Id);
   return result;
+}
+
+/** The upload: `Id` then the union of the rows' fields, sorted (one header for the whole job). */
+export function updateCsv(rows: readonly { id: string; fields: Record<string, WireValue> }[]): string {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.fields)))].sort();
+  return stringify(
+    rows.map((r) => [r.id, ...columns.map((c) => csvCell(r.fields[c]))]),
+    { header: true, columns: ['Id', ...columns], record_delimiter: 'unix' },
+  );
+}
+
+/**
+ * Upper bound of one row's share of the upload (cell text + quotes + delimiter per cell): used to
+ * split a large write into as few jobs as the job data limit allows.
+ */
+export function csvRowBytes(row: { id: string; fields: Record<string, WireValue> }): number {
+  let n = Buffer.byteLength(row.id) + 3;
+  for (const v of Object.values(row.fields)) {
+    const text = csvCell(v);
+    // A quoted cell doubles its quotes.
+    n += Buffer.byteLength(text) + (text.match(/"/g)?.length ?? 0) + 3;
+  }
+  return n + 1;
 }
 
 function asRows(body: unknown): Record<string, unknown>[] {

@@ -107,7 +107,7 @@ export class SalesforceConnector implements CrmConnector {
   }
 
   pushTasks(tasks: readonly TaskWrite[]): Promise<TaskOutcome[]> {
-    return pushTasks(this.client, this.facts, tasks);
+    return pushTasks(this.client, this.facts, tasks, { lookupAlways: this.settings.taskLookupAlways });
   }
 
   /**

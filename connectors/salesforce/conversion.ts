@@ -15,10 +15,9 @@
  *    own first referral: first valid referral wins), reading the targets' current values in bulk.
  */
 import type { CrmRecord, RecordUpdate, WireValue } from '../contract.js';
-import { chunk } from '../shared/batch.js';
 import type { SalesforceClient } from './connection.js';
 import { parseQueryResult } from './records.js';
-import { assertApiName, idList } from './soql.js';
+import { assertApiName, idList, inListChunks } from './soql.js';
 import { queryMorePath } from './links.js';
 
 /** Lead field → field on the converted record. */
@@ -102,7 +101,7 @@ export async function readConversionTargets(
   for (const object of ['Contact', 'Opportunity'] as const) {
     const fields = [...new Set(Object.values(map[object]).map((f) => assertApiName(f)))];
     if (fields.length === 0) continue;
-    for (const ids of chunk(targets[object], inClauseMaxIds)) {
+    for (const ids of inListChunks(targets[object], inClauseMaxIds)) {
       const soql = `SELECT Id, ${fields.join(', ')} FROM ${object} WHERE Id IN (${idList(ids)})`;
       let res = parseQueryResult(
         (

@@ -33,10 +33,14 @@ export const SalesforceFactsSchema = z.object({
   bulk: z.strictObject({
     queryThreshold: Positive,
     ingestThreshold: Positive,
-    /** Keeps one upload well under the 150 MB (base64) job data limit (API_FACTS §2 Bulk API 2.0). */
-    ingestMaxRecordsPerJob: Positive,
+    /**
+     * Raw CSV bytes per ingest job: the limit is 150 MB of base64-encoded upload, ≈112 MB raw
+     * (API_FACTS §2 Bulk API 2.0; SF bulk_api_2_limits "Maximum file size 150 MB").
+     */
+    ingestMaxJobBytes: Positive.max(112_000_000),
     resultsPageSize: Positive,
     pollIntervalMs: Positive,
+    pollMaxIntervalMs: Positive,
     pollTimeoutMs: Positive,
     minApiVersion: Positive,
   }),
@@ -52,7 +56,14 @@ export const SalesforceFactsSchema = z.object({
   polling: z.strictObject({ intervalMs: Positive }),
   metadata: z.strictObject({ maxComponentsPerCall: Positive.max(10), permissionSetName: z.string().min(1) }),
   retry: z.strictObject({ attempts: Positive.max(10), baseDelayMs: Positive, maxDelayMs: Positive }),
-  objects: z.record(z.string(), z.strictObject({ hasIsDeleted: z.boolean() })),
+  objects: z.record(
+    z.string(),
+    z.strictObject({
+      hasIsDeleted: z.boolean(),
+      /** Mergeable (Account, Contact, Lead): a merged-away row keeps `MasterRecordId` = survivor. */
+      hasMasterRecordId: z.boolean().default(false),
+    }),
+  ),
 });
 export type SalesforceFacts = z.infer<typeof SalesforceFactsSchema>;
 
@@ -68,7 +79,7 @@ export const SALESFORCE_FACTS: SalesforceFacts = parseOrThrow(
 export const SalesforceSettingsSchema = z.strictObject({
   /** Switch a pull to Bulk API 2.0 above this many matching records (COUNT() first). */
   bulkQueryThreshold: Positive.default(SALESFORCE_FACTS.bulk.queryThreshold),
-  /** Switch an update batch to Bulk API 2.0 ingest above this many records. */
+  /** Write an object's records through Bulk API 2.0 ingest above this many in one push. */
   bulkIngestThreshold: Positive.default(SALESFORCE_FACTS.bulk.ingestThreshold),
   /** Share of the org's rolling-24h API allowance we may use ourselves. */
   dailyBudgetShare: Share.default(SALESFORCE_FACTS.budget.dailyShare),
@@ -80,10 +91,14 @@ export const SalesforceSettingsSchema = z.strictObject({
     .min(SALESFORCE_FACTS.query.minBatchSize)
     .max(SALESFORCE_FACTS.query.batchSize)
     .default(SALESFORCE_FACTS.query.batchSize),
+  /** First wait before a Bulk 2.0 job status call; doubles up to `bulkPollMaxIntervalMs`. */
   bulkPollIntervalMs: Positive.default(SALESFORCE_FACTS.bulk.pollIntervalMs),
+  bulkPollMaxIntervalMs: Positive.default(SALESFORCE_FACTS.bulk.pollMaxIntervalMs),
   bulkPollTimeoutMs: Positive.default(SALESFORCE_FACTS.bulk.pollTimeoutMs),
   bulkResultsPageSize: Positive.default(SALESFORCE_FACTS.bulk.resultsPageSize),
   cursorSafetyMarginMs: z.number().int().min(0).default(SALESFORCE_FACTS.query.cursorSafetyMarginMs),
+  /** Look every task key up before creating it (costs reads); default: only `pendingSince` keys. */
+  taskLookupAlways: z.boolean().default(false),
   /** The integration user (permission set assignee); default: the user of the token's identity URL. */
   integrationUserId: z.string().min(15).max(18).optional(),
   /** Retry base delay (tests set it tiny). */

@@ -77,9 +77,16 @@ function cursorJson(c: SalesforceCursor): JsonValue {
   return JSON.parse(JSON.stringify(c)) as JsonValue;
 }
 
-export function selectFields(object: string, hasIsDeleted: boolean, options: PullOptions): string[] {
+export function selectFields(
+  object: string,
+  hasIsDeleted: boolean,
+  options: PullOptions,
+  hasMasterRecordId = false,
+): string[] {
   const fields = new Set<string>(['Id', 'SystemModstamp']);
   if (hasIsDeleted) fields.add('IsDeleted');
+  // Merges: the merged-away rows come back through queryAll as deleted with MasterRecordId set.
+  if (hasMasterRecordId) fields.add('MasterRecordId');
   for (const f of options.fields) fields.add(assertApiName(f));
   for (const f of linkFields(object, options.links)) fields.add(f);
   return [...fields];
@@ -97,8 +104,9 @@ export async function* pullObject(
     });
   }
   assertLinksSupported(object, options.links);
-  const fields = selectFields(object, spec.hasIsDeleted, options);
-  // Bookkeeping columns (Id, SystemModstamp, IsDeleted) live on the record itself, not in `fields`.
+  const fields = selectFields(object, spec.hasIsDeleted, options, spec.hasMasterRecordId);
+  // Bookkeeping columns (Id, SystemModstamp, IsDeleted, MasterRecordId) live on the record itself
+  // (`deleted`, `mergedInto`), not in `fields`.
   const recordFields = [...new Set([...options.fields, ...linkFields(object, options.links)])];
   const cursor: SalesforceCursor =
     options.cursor === null
@@ -258,7 +266,11 @@ async function* bulkPhase(s: Stream, state: BulkState): AsyncGenerator<PullPage>
   let locator = state.locator;
   let skip = state.skip;
   try {
-    const poll = { intervalMs: settings.bulkPollIntervalMs, timeoutMs: settings.bulkPollTimeoutMs };
+    const poll = {
+      intervalMs: settings.bulkPollIntervalMs,
+      timeoutMs: settings.bulkPollTimeoutMs,
+      maxIntervalMs: settings.bulkPollMaxIntervalMs,
+    };
     // Children first: read before the parents' job, the prefetch is complete for every parent the
     // job returns (a parent changed in between has a stamp past the ceiling and is not returned).
     s.prefetched = await prefetchLinks(

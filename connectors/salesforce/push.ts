@@ -1,15 +1,25 @@
 /**
- * Field updates. Up to `bulkIngestThreshold` records: sObject Collections
- * `PATCH /composite/sobjects` with `allOrNone: false`, ≤200 records per call, one result per record
- * in request order (API_FACTS §2 "Collections / Composite"). Above it: one Bulk API 2.0 update job
- * per object. Partial failures never throw: each input gets an outcome, retryable or permanent.
+ * Field updates, decided per object within one call:
+ *  - an object with more than `bulkIngestThreshold` records in the call goes through Bulk API 2.0:
+ *    one update job carrying all of them, split only where the upload would pass the job data limit
+ *    (`bulk.ingestMaxJobBytes`, under the 150 MB per job of "Bulk API and Bulk API 2.0 Limits and
+ *    Allocations", https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_bulkapi.htm);
+ *    a job costs 4 calls whatever its size (bulk.ts);
+ *  - the rest, all objects together, through sObject Collections `PATCH /composite/sobjects` with
+ *    `allOrNone: false`, ≤200 records per call, one result per record in request order (API_FACTS §2
+ *    "Collections / Composite").
+ * The default threshold (2,000) is Salesforce's own line: "Any data operation that includes more
+ * than 2,000 records is a good candidate for Bulk API 2.0 … Jobs with fewer than 2,000 records
+ * should involve bulkified synchronous calls in REST (for example, Composite)"
+ * (https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/ "Introduction to
+ * Bulk API 2.0"). Partial failures never throw: each input gets an outcome, retryable or permanent.
  * Budget pauses and a revoked session do throw — nothing else can be written either.
  */
 import { z } from 'zod';
 import type { RecordError, RecordUpdate, WireValue, WriteOutcome } from '../contract.js';
 import { isAppError } from '../../src/errors.js';
 import { chunk } from '../shared/batch.js';
-import { runBulkUpdate } from './bulk.js';
+import { csvRowBytes, runBulkUpdate } from './bulk.js';
 import type { SalesforceClient } from './connection.js';
 import {
   ERR_AUTH_REVOKED,
@@ -81,25 +91,47 @@ export async function pushUpdates(
     assertApiName(u.object, 'object');
     for (const f of Object.keys(u.fields)) assertApiName(f);
   }
-  const outcomes: WriteOutcome[] = [];
-  if (merged.length > settings.bulkIngestThreshold) {
-    const byObject = new Map<string, RecordUpdate[]>();
-    for (const u of merged) {
-      const list = byObject.get(u.object);
-      if (list === undefined) byObject.set(u.object, [u]);
-      else list.push(u);
-    }
-    for (const [object, list] of byObject) {
-      for (const part of chunk(list, facts.bulk.ingestMaxRecordsPerJob)) {
-        outcomes.push(...(await bulkUpdate(client, settings, object, part)));
-      }
-    }
-    return outcomes;
+  const byObject = new Map<string, RecordUpdate[]>();
+  for (const u of merged) {
+    const list = byObject.get(u.object);
+    if (list === undefined) byObject.set(u.object, [u]);
+    else list.push(u);
   }
-  for (const batch of chunk(merged, facts.collections.maxRecords)) {
+  const outcomes: WriteOutcome[] = [];
+  const small: RecordUpdate[] = [];
+  for (const [object, list] of byObject) {
+    if (list.length <= settings.bulkIngestThreshold) {
+      small.push(...list);
+      continue;
+    }
+    for (const part of jobParts(list, facts.bulk.ingestMaxJobBytes))
+      outcomes.push(...(await bulkUpdate(client, settings, object, part)));
+  }
+  // `merge` sorted by object: Collections accepts mixed types in at most 10 runs of one type.
+  for (const batch of chunk(small, facts.collections.maxRecords)) {
     outcomes.push(...(await collectionsUpdate(client, batch)));
   }
   return outcomes;
+}
+
+/** Consecutive slices whose uploads each stay within `maxBytes` (header row included). */
+export function jobParts(list: readonly RecordUpdate[], maxBytes: number): RecordUpdate[][] {
+  const header = 1024;
+  const parts: RecordUpdate[][] = [];
+  let current: RecordUpdate[] = [];
+  let bytes = header;
+  for (const u of list) {
+    const n = csvRowBytes({ id: u.id, fields: u.fields as Record<string, WireValue> });
+    if (current.length > 0 && bytes + n > maxBytes) {
+      parts.push(current);
+      current = [];
+      bytes = header;
+    }
+    current.push(u);
+    bytes += n;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
 }
 
 async function collectionsUpdate(
@@ -159,7 +191,11 @@ async function bulkUpdate(
       client,
       object,
       list.map((u) => ({ id: u.id, fields: u.fields as Record<string, WireValue> })),
-      { intervalMs: settings.bulkPollIntervalMs, timeoutMs: settings.bulkPollTimeoutMs },
+      {
+        intervalMs: settings.bulkPollIntervalMs,
+        timeoutMs: settings.bulkPollTimeoutMs,
+        maxIntervalMs: settings.bulkPollMaxIntervalMs,
+      },
     );
     return list.map((u): WriteOutcome => {
       const failed = result.failed.get(u.id) ?? result.failed.get(u.id.slice(0, 15));

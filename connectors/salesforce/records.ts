@@ -14,6 +14,7 @@ export const RestRecordSchema = z.looseObject({
   Id: z.string().min(15).max(18),
   SystemModstamp: z.string().min(10),
   IsDeleted: z.union([z.boolean(), z.string()]).optional(),
+  MasterRecordId: z.string().nullish(),
 });
 
 export const QueryResultSchema = z.looseObject({
@@ -60,12 +61,16 @@ export function toCrmRecord(
   const out: Record<string, WireValue> = {};
   for (const f of fields) out[f] = fromCsv ? csvWire(source[f]) : wire(source[f]);
   const deleted = rec.IsDeleted === true || rec.IsDeleted === 'true';
+  // A merged-away record is deleted with MasterRecordId = the record that remained (SF Object
+  // Reference, Contact/Lead/Account MasterRecordId). CSV gives '' for null.
+  const master = deleted && typeof rec.MasterRecordId === 'string' ? rec.MasterRecordId : '';
   return {
     object,
     id: rec.Id,
     fields: out,
     modifiedAt: toIsoInstant(rec.SystemModstamp),
     deleted,
+    ...(master === '' ? {} : { mergedInto: master }),
     links: {},
   };
 }

@@ -34,6 +34,40 @@ export function idList(ids: readonly string[]): string {
   return ids.map((id) => soqlString(id)).join(',');
 }
 
+/**
+ * Room for an `IN (…)` list in a GET `/query?q=` URL, URL-encoded. Salesforce rejects a request
+ * whose URI + headers pass 16,384 bytes (SF Help 000386264; Node's own HTTP servers stop at 16 KiB
+ * of headers too), and the rest of the query, the host and the auth header need their share.
+ */
+export const IN_LIST_MAX_ENCODED = 10_000;
+
+/**
+ * `values` in slices for `IN (…)` lists: at most `maxCount` each, and each list's URL-encoded text
+ * within `maxEncoded`. Ids are short and fixed-size, but keys (e.g. task keys) are not: 300 of them
+ * can pass the URI limit where 300 ids do not.
+ */
+export function inListChunks(
+  values: readonly string[],
+  maxCount: number,
+  maxEncoded = IN_LIST_MAX_ENCODED,
+): string[][] {
+  const out: string[][] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const v of values) {
+    const n = encodeURIComponent(soqlString(v)).length + 3; // + encoded comma
+    if (current.length > 0 && (current.length >= maxCount || size + n > maxEncoded)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(v);
+    size += n;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 export interface CursorPoint {
   t: string | null;
   id: string | null;

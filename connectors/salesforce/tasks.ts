@@ -3,8 +3,9 @@
  * ActivityDate, Status and Priority (SF sforce_api_objects_task). Idempotency key: the engine's
  * deterministic key in `Referral_Task_Key__c`, a custom External ID + Unique text field on Task.
  *
- * Exactly once: keys that already exist are read first (one query per `inClauseMaxIds` keys) and
- * left alone, so a re-run never resets a task a rep already worked (an upsert would overwrite its
+ * Exactly once: keys the pipeline may already have sent (`pendingSince`) are read first (one query
+ * per `inClauseMaxIds` keys, fewer when long keys would pass the URI limit: soql.ts `inListChunks`)
+ * and left alone, so a retry never resets a task a rep already worked (an upsert would overwrite its
  * Status). The missing ones are created with an upsert on the key field
  * (`PATCH /composite/sobjects/Task/Referral_Task_Key__c`, ≤200, allOrNone false, per-record
  * `created`), so even a retry after a lost response, or two workers racing, ends with one task per
@@ -17,7 +18,7 @@ import type { SalesforceFacts } from './facts.js';
 import { queryMorePath } from './links.js';
 import { callFailure, mustStop, recordErrorOf, SaveResultsSchema } from './push.js';
 import { parseQueryResult } from './records.js';
-import { assertApiName, idList } from './soql.js';
+import { assertApiName, idList, inListChunks } from './soql.js';
 
 export const TASK_KEY_FIELD = 'Referral_Task_Key__c';
 
@@ -51,7 +52,7 @@ async function existingTasks(
   inClauseMaxIds: number,
 ): Promise<Map<string, string>> {
   const found = new Map<string, string>();
-  for (const part of chunk(keys, inClauseMaxIds)) {
+  for (const part of inListChunks(keys, inClauseMaxIds)) {
     const soql = `SELECT Id, ${keyField} FROM Task WHERE ${keyField} IN (${idList(part)})`;
     let res = parseQueryResult(
       (
@@ -87,17 +88,22 @@ export async function pushTasks(
   client: SalesforceClient,
   facts: SalesforceFacts,
   tasks: readonly TaskWrite[],
-  keyField: string = TASK_KEY_FIELD,
+  options: { keyField?: string; lookupAlways?: boolean } = {},
 ): Promise<TaskOutcome[]> {
-  assertApiName(keyField);
+  const keyField = assertApiName(options.keyField ?? TASK_KEY_FIELD);
   // One write per key even when the engine hands the same key twice in a batch.
   const unique = [...new Map(tasks.map((t) => [t.key, t])).values()];
   const outcomes: TaskOutcome[] = [];
+  // Only a key that may already have reached Salesforce (`pendingSince`: a crash between the call
+  // and the pipeline's `done` mark) is looked up; a first attempt cannot have a task a rep worked,
+  // and its upsert on the key is idempotent anyway (connectors/contract.ts TaskWrite.pendingSince;
+  // HubSpot does the same). `lookupAlways` looks every key up, at one query per IN list.
+  const toCheck = unique.filter((t) => options.lookupAlways === true || t.pendingSince !== undefined);
   let existing: Map<string, string>;
   try {
     existing = await existingTasks(
       client,
-      unique.map((t) => t.key),
+      toCheck.map((t) => t.key),
       keyField,
       facts.query.inClauseMaxIds,
     );

@@ -60,7 +60,7 @@ import type { SalesforceSandboxConfig, SandboxContext } from './context.js';
 import { CursorStore } from './cursors.js';
 import { fastPath } from './fast-path.js';
 import { salesforceFaultResponders } from './gateway.js';
-import { KEY_PREFIXES, checksumSuffix } from './ids.js';
+import { KEY_PREFIXES, checksumSuffix, toId18 } from './ids.js';
 import { loadSeed } from './load-seed.js';
 import type { SeedIdMap } from './load-seed.js';
 import { metadataRouter } from './metadata.js';
@@ -115,6 +115,12 @@ export interface SalesforceSandbox {
     leadId: string,
     options?: ConvertLeadOptions,
   ): { contactId: string; accountId: string; opportunityId: string | null };
+  /**
+   * Merge like the UI's Merge Contacts/Leads/Accounts: each duplicate gets `MasterRecordId` = the
+   * survivor and goes to the recycle bin (IsDeleted, returned by queryAll). Related records are not
+   * reparented here (Salesforce does; nothing in the connector reads it from the merge).
+   */
+  mergeRecords(type: 'Account' | 'Contact' | 'Lead', masterId: string, duplicateIds: readonly string[]): void;
   /** Expire every access token (refresh tokens stay valid). */
   expireSessions(): void;
   /** The next bulk job of this kind fails (state Failed with errorMessage). */
@@ -241,6 +247,23 @@ export function createSalesforceSandbox(options: SalesforceSandboxOptions = {}):
     deleteRecord(type, id) {
       const err = state.softDelete(type, id, 'helper');
       if (err !== undefined) throw new Error(`sandbox delete failed: ${err.statusCode}`);
+    },
+    mergeRecords(type, masterId, duplicateIds) {
+      const table = state.table(type);
+      const master = table?.records.get(toId18(masterId) ?? '');
+      if (table === undefined || master === undefined || master.IsDeleted === true)
+        throw new Error(`no ${type} ${masterId} to merge into`);
+      // SF merges at most three records at once (the master and two duplicates).
+      if (duplicateIds.length < 1 || duplicateIds.length > 2)
+        throw new Error('a merge takes one or two duplicates');
+      for (const dup of duplicateIds) {
+        const rec = table.records.get(toId18(dup) ?? '');
+        if (rec === undefined || rec.IsDeleted === true || rec.Id === master.Id)
+          throw new Error(`no ${type} ${dup} to merge`);
+        rec.MasterRecordId = master.Id ?? null;
+        const err = state.softDelete(type, dup, 'helper');
+        if (err !== undefined) throw new Error(`sandbox merge failed: ${err.statusCode}`);
+      }
     },
     convertLead(leadId, opts = {}) {
       const leads = state.table('Lead');

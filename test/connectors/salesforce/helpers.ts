@@ -61,6 +61,8 @@ export interface Harness {
   tokens: FakeTokens;
   limiter: FakeLimiter;
   ctx: ConnectorContext;
+  /** Every wait the connector asked for (retry backoff, Bulk 2.0 polling), in order. */
+  sleeps: number[];
 }
 
 export function harness(
@@ -69,6 +71,7 @@ export function harness(
   now: () => Date = () => new Date('2026-11-23T09:00:00Z'),
 ): Harness {
   const limiter = new FakeLimiter();
+  const sleeps: number[] = [];
   const ctx: ConnectorContext = {
     tenantId: 't1',
     tokens,
@@ -79,9 +82,13 @@ export function harness(
   };
   const def = salesforceDefinition(
     { clientId: 'client-id', clientSecret: 'client-secret', sandboxHost: HOST },
-    { sleep: async () => {} },
+    {
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+      },
+    },
   );
-  return { connector: def.create(ctx), tokens, limiter, ctx };
+  return { connector: def.create(ctx), tokens, limiter, ctx, sleeps };
 }
 
 export function sfApi(): nock.Scope {

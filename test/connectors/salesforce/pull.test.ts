@@ -2,6 +2,7 @@ import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmRecord, JsonValue, PullOptions, PullPage } from '../../../connectors/contract.js';
 import type { SalesforceConnector } from '../../../connectors/salesforce/index.js';
+import { toCrmRecord } from '../../../connectors/salesforce/records.js';
 import { harness, queryPage, sfApi, soqlOf, V } from './helpers.js';
 
 beforeAll(() => nock.disableNetConnect());
@@ -36,6 +37,15 @@ const c3 = {
   Id: '003000000000003AAA',
   SystemModstamp: '2026-11-21T10:00:00.000+0000',
   IsDeleted: true,
+  MasterRecordId: null,
+  Email: null,
+};
+/** Merged into c1 (Merge Contacts): deleted, MasterRecordId = the survivor. */
+const c4 = {
+  Id: '003000000000004AAA',
+  SystemModstamp: '2026-11-21T10:00:00.000+0000',
+  IsDeleted: true,
+  MasterRecordId: c1.Id,
   Email: null,
 };
 
@@ -51,20 +61,26 @@ describe('Salesforce pull', () => {
         return [200, queryPage([c1, c2], { total: 3, next: '01gLOC-2000' })];
       })
       .get(`${V}/query/01gLOC-2000`)
-      .reply(200, queryPage([c3]));
+      .reply(200, queryPage([c3, c4]));
     const pages = await collect(connector, 'Contact', options());
     scope.done();
     expect(seen[0]).toBe(
       // Read up to now: the safety margin caps the saved bookmark, not the read.
-      `SELECT Id, SystemModstamp, IsDeleted, Email FROM Contact WHERE SystemModstamp != null ORDER BY SystemModstamp ASC, Id ASC`,
+      `SELECT Id, SystemModstamp, IsDeleted, MasterRecordId, Email FROM Contact WHERE SystemModstamp != null ORDER BY SystemModstamp ASC, Id ASC`,
     );
-    expect(pages.map((p) => p.records.map((r) => r.id))).toEqual([[c1.Id, c2.Id], [c3.Id]]);
+    expect(pages.map((p) => p.records.map((r) => r.id))).toEqual([
+      [c1.Id, c2.Id],
+      [c3.Id, c4.Id],
+    ]);
+    // A merged-away contact is a tombstone naming the survivor (as HubSpot merges are).
+    expect(pages[1]?.records[1]).toMatchObject({ deleted: true, mergedInto: c1.Id });
+    expect(pages[1]?.records[0]?.mergedInto).toBeUndefined();
     expect(pages[0]?.cursor).toMatchObject({
       t: '2026-11-20T10:00:00.000Z',
       id: c2.Id,
       rest: { locator: `${V}/query/01gLOC-2000` },
     });
-    expect(pages[1]?.cursor).toEqual({ v: 1, t: '2026-11-21T10:00:00.000Z', id: c3.Id });
+    expect(pages[1]?.cursor).toEqual({ v: 1, t: '2026-11-21T10:00:00.000Z', id: c4.Id });
     const deleted = pages[1]?.records[0] as CrmRecord;
     expect(deleted.deleted).toBe(true);
     expect(pages[0]?.records[0]).toMatchObject({
@@ -387,5 +403,33 @@ describe('Salesforce pull', () => {
     scope.done();
     expect(soql.startsWith('SELECT Id, SystemModstamp, Email FROM User')).toBe(true);
     expect(pages[0]?.records[0]?.deleted).toBe(false);
+  });
+
+  it('reads a merge from Bulk 2.0 CSV: MasterRecordId on a deleted row, empty cell when not merged', () => {
+    const merged = toCrmRecord(
+      'Lead',
+      {
+        Id: '00Q000000000002AAA',
+        SystemModstamp: '2026-11-22T10:00:00.000Z',
+        IsDeleted: 'true',
+        MasterRecordId: '00Q000000000001AAA',
+      },
+      [],
+      true,
+    );
+    expect(merged).toMatchObject({ deleted: true, mergedInto: '00Q000000000001AAA' });
+    const deleted = toCrmRecord(
+      'Lead',
+      {
+        Id: '00Q000000000003AAA',
+        SystemModstamp: '2026-11-22T10:00:00.000Z',
+        IsDeleted: 'true',
+        MasterRecordId: '',
+      },
+      [],
+      true,
+    );
+    expect(deleted.deleted).toBe(true);
+    expect(deleted.mergedInto).toBeUndefined();
   });
 });
