@@ -69,6 +69,10 @@ describe('demo --once', () => {
       expect(monthly).toBeCloseTo(report.referredRevenue, 2);
       expect(sync.plan?.tasksByKind.review ?? 0).toBeGreaterThanOrEqual(2);
 
+      // The dashboard reads the stored report: it has the conversions by month.
+      const stored = (await demo.store.loadReport(DEMO_TENANTS[crm]))!.report as unknown as typeof report;
+      expect(stored.revenueByMonth).toEqual(report.revenueByMonth);
+
       // The click id the friend's form captured is one the /r/ route recorded for the tenant.
       const clicked = friends.find((f) => f.method === 'click')!;
       const recorded = [];
