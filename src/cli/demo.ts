@@ -274,7 +274,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     out.line(`\nServer up: ${url}`);
     out.line(`  admin page (logs you in to both demo tenants)  ${url}/demo/login`);
     out.line(`  what the demo wrote (JSON)                     ${url}/demo`);
-    out.line(`  a referral link (records a click, redirects)   ${url}/r/${DEMO_TENANTS.hubspot}/<code>`);
+    const sample = arrivals.hubspot.friends[0]?.referrer.code ?? '<code>';
+    out.line(`  a referral link (records a click, redirects)   ${url}/r/${DEMO_TENANTS.hubspot}/${sample}`);
     out.line('Ctrl-C stops the server and the sandboxes.');
     return { sandboxes, runs, arrivals, store, url, close };
   } catch (error) {
