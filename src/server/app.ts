@@ -17,6 +17,7 @@ import { adminApiRouter } from './routes/admin-api.js';
 import { adminConsoleRouter } from './routes/admin-console.js';
 import { healthRouter } from './routes/health.js';
 import { installRouter } from './routes/install.js';
+import { referralLinkRouter } from './routes/referral-link.js';
 import { webhookRouter } from './routes/webhooks.js';
 import { Sessions } from './session.js';
 
@@ -42,6 +43,7 @@ export function createApp(deps: ServerDeps): express.Express {
   app.use(healthRouter(deps));
   app.use(webhookRouter(deps));
   app.use(installRouter(deps, states, sessions));
+  app.use(referralLinkRouter(deps));
   app.use(adminApiRouter(deps, sessions));
   app.use(adminConsoleRouter(deps, sessions));
   const { adminUser, adminPassword } = deps.config;

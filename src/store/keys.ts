@@ -12,6 +12,7 @@
  *   tk:{b}            hash task key → p<ms>|d<taskId>
  *   runs / runz       hash id → run JSON / zset id → started ms
  *   err               hash object/id → error JSON
+ *   ck                zset click member → click ms (`clicks.ts`)
  *   rl:{bucket} / rl  limiter window per bucket / limiter meta (limits, pauses)
  *
  * `{b}` is a bucket: fnv1a(id) mod BUCKETS. Bucketing many small records into hashes uses Redis'

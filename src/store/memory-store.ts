@@ -21,6 +21,7 @@ import {
   normaliseIndexKey,
   storedIndexKey,
 } from './codec.js';
+import { assertClick, CLICK_PAGE } from './clicks.js';
 import type { KeyRing } from './crypto.js';
 import { decryptTokens, encryptTokens, keyIdOf } from './crypto.js';
 import { assertTenantId } from './keys.js';
@@ -37,6 +38,7 @@ import type {
   RecordSyncStateUpdate,
   ReferralEntry,
   Store,
+  StoredClick,
   StoredRecordError,
   StoredReport,
   SyncRun,
@@ -69,6 +71,7 @@ interface TenantState {
   ledger: Map<string, string>;
   byReferrer: Map<string, Set<string>>;
   schedule: Map<string, number>;
+  clicks: Map<string, { code: string; at: number; expiresAt: number }>;
   tasks: Map<string, string>;
   runs: Map<string, { json: string; started: number }>;
   errors: Map<string, string>;
@@ -107,6 +110,7 @@ export class MemoryStore implements Store {
         ledger: new Map(),
         byReferrer: new Map(),
         schedule: new Map(),
+        clicks: new Map(),
         tasks: new Map(),
         runs: new Map(),
         errors: new Map(),
@@ -394,6 +398,26 @@ export class MemoryStore implements Store {
       byReferrer.get(decodeReferral(id, raw).referrerId)?.delete(id);
       ledger.delete(id);
     }
+  }
+
+  // --- referral link clicks ----------------------------------------------------------------
+
+  async recordClick(tenantId: string, click: StoredClick, ttlMs: number): Promise<void> {
+    const at = assertClick(click, ttlMs);
+    const clicks = this.state(tenantId).clicks;
+    const cutoff = this.now().getTime() - ttlMs;
+    for (const [id, c] of clicks) if (c.at < cutoff) clicks.delete(id);
+    clicks.set(click.clickId, { code: click.code, at, expiresAt: at + Math.ceil(ttlMs) });
+  }
+
+  async *listClicks(tenantId: string, since?: Date): AsyncIterable<StoredClick[]> {
+    const nowMs = this.now().getTime();
+    const min = since?.getTime() ?? -Infinity;
+    const live = [...this.state(tenantId).clicks]
+      .filter(([, c]) => c.at >= min && c.expiresAt > nowMs)
+      .sort(([a, x], [b, y]) => x.at - y.at || (a < b ? -1 : 1))
+      .map(([clickId, c]): StoredClick => ({ clickId, code: c.code, at: new Date(c.at).toISOString() }));
+    for (let i = 0; i < live.length; i += CLICK_PAGE) yield live.slice(i, i + CLICK_PAGE);
   }
 
   // --- re-evaluation schedule --------------------------------------------------------------

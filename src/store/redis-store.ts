@@ -24,6 +24,7 @@ import {
   storedIndexKey,
   parseJson,
 } from './codec.js';
+import { assertClick, CLICK_PAGE, decodeClickMember, encodeClickMember } from './clicks.js';
 import type { KeyRing } from './crypto.js';
 import { decryptTokens, encryptTokens, keyIdOf } from './crypto.js';
 import { bucketOf, KeySpace } from './keys.js';
@@ -39,6 +40,7 @@ import type {
   RecordSyncStateUpdate,
   ReferralEntry,
   Store,
+  StoredClick,
   StoredRecordError,
   StoredReport,
   SyncRun,
@@ -520,6 +522,41 @@ export class RedisStore implements Store {
       multi.hdel(this.k(tenantId, `lg:${bucketOf(id)}`), id);
     }
     await multi.exec();
+  }
+
+  // --- referral link clicks ----------------------------------------------------------------
+
+  async recordClick(tenantId: string, click: StoredClick, ttlMs: number): Promise<void> {
+    const at = assertClick(click, ttlMs);
+    const ttl = Math.ceil(ttlMs);
+    const nowMs = this.now().getTime();
+    const key = this.k(tenantId, 'ck');
+    // Trim clicks older than the window, then the key lives as long as its newest click: with one
+    // window per tenant the newest click is the last to expire (a shorter new window drops older
+    // clicks sooner, which is what the shorter window means anyway).
+    await execAll(
+      this.redis
+        .multi()
+        .zadd(key, at, encodeClickMember(click, at + ttl))
+        .zremrangebyscore(key, '-inf', `(${nowMs - ttl}`)
+        .pexpire(key, Math.max(1, at + ttl - nowMs)),
+    );
+  }
+
+  async *listClicks(tenantId: string, since?: Date): AsyncIterable<StoredClick[]> {
+    const key = this.k(tenantId, 'ck');
+    const min = since === undefined ? '-inf' : String(since.getTime());
+    for (let offset = 0; ; offset += CLICK_PAGE) {
+      const raw = await this.redis.zrangebyscore(key, min, '+inf', 'WITHSCORES', 'LIMIT', offset, CLICK_PAGE);
+      const nowMs = this.now().getTime();
+      const page: StoredClick[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const click = decodeClickMember(raw[i]!, Number(raw[i + 1]), nowMs);
+        if (click !== null) page.push(click);
+      }
+      if (page.length > 0) yield page;
+      if (raw.length < CLICK_PAGE * 2) return;
+    }
   }
 
   // --- re-evaluation schedule --------------------------------------------------------------

@@ -153,6 +153,16 @@ export interface ReferralEntry {
   revenue: number;
 }
 
+/** A referral link click (`GET /r/:tenant/:code`); the landing page's form carries `clickId`. */
+export interface StoredClick {
+  /** Random, unguessable, url-safe (base64url). */
+  clickId: string;
+  /** The normalised, valid referral code the link carried. */
+  code: string;
+  /** ISO instant of the click. */
+  at: string;
+}
+
 export type TaskLedgerEntry =
   /** Marked before calling the CRM: a crash after this and before `done` re-checks by key. */
   { state: 'pending'; at: string } | { state: 'done'; taskId: string };
@@ -314,6 +324,17 @@ export interface Store {
   referralsOf(tenantId: string, referrerId: string): Promise<ReferralEntry[]>;
   /** Removes entries (privacy deletion of the referred person). */
   deleteReferrals(tenantId: string, referredIds: readonly string[]): Promise<void>;
+
+  // --- referral link clicks (`src/store/clicks.ts`) -----------------------------------------
+
+  /**
+   * Records a click kept for `ttlMs` (the tenant's `attribution.clickWindowDays`: one window per
+   * tenant, so it also drops the tenant's clicks older than `ttlMs`). Throws
+   * `ERR_STORE_CLICK_INVALID` for an id/code that is not url-safe/normalised.
+   */
+  recordClick(tenantId: string, click: StoredClick, ttlMs: number): Promise<void>;
+  /** Unexpired clicks at or after `since` (default: all), oldest first, a page at a time. */
+  listClicks(tenantId: string, since?: Date): AsyncIterable<StoredClick[]>;
 
   // --- re-evaluation schedule (exact re-compute at each person's next change instant) --------
 

@@ -428,6 +428,9 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
   // 1. Companies (partners), tickets.
   for await (const { records } of pages<Company>(deps, 'company', signal)) run.addCompanies(records);
   for await (const { records } of pages<Ticket>(deps, 'ticket', signal)) run.addTickets(records);
+  // Referral link clicks recorded by `GET /r/:tenant/:code` (matched by the captured click id).
+  for await (const clicks of deps.store.listClicks(deps.tenantId))
+    run.addClicks(clicks.map((c) => ({ clickId: c.clickId, code: c.code, at: new Date(c.at) })));
 
   // 2–3. People: index, then (when captures exist) the referrers they name.
   let total = 0;

@@ -49,6 +49,47 @@ describe('demo --once', () => {
     expect(text).toContain('HubSpot: full sync: succeeded');
     expect(text).toContain('Salesforce: full sync: succeeded');
     expect(text).toMatch(/Tasks per owner/);
+
+    // Act two: friends arrive with the codes the first sync issued; the incremental sync credits
+    // them by code, by a link click recorded through the demo server's /r/ route, and by email,
+    // and writes the method onto the friend's CRM record.
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const { friends, sync } = demo.arrivals[crm];
+      expect(sync.status).toBe('succeeded');
+      expect(sync.push.recordsFailed).toBe(0);
+      const report = sync.report!;
+      for (const method of ['code', 'click', 'email']) {
+        expect(report.creditedByMethod[method] ?? 0, `${crm} ${method}`).toBeGreaterThan(0);
+      }
+      expect(report.converted).toBeGreaterThan(0);
+      expect(report.referredRevenue).toBeGreaterThan(0);
+      // Referred revenue over time: several months with conversions, summing to the total.
+      expect(report.revenueByMonth.length).toBeGreaterThanOrEqual(3);
+      const monthly = report.revenueByMonth.reduce((sum, m) => sum + m.revenue, 0);
+      expect(monthly).toBeCloseTo(report.referredRevenue, 2);
+      expect(sync.plan?.tasksByKind.review ?? 0).toBeGreaterThanOrEqual(2);
+
+      // The dashboard reads the stored report: it has the conversions by month.
+      const stored = (await demo.store.loadReport(DEMO_TENANTS[crm]))!.report as unknown as typeof report;
+      expect(stored.revenueByMonth).toEqual(report.revenueByMonth);
+
+      // The click id the friend's form captured is one the /r/ route recorded for the tenant.
+      const clicked = friends.find((f) => f.method === 'click')!;
+      const recorded = [];
+      for await (const page of demo.store.listClicks(DEMO_TENANTS[crm])) recorded.push(...page);
+      expect(recorded.map((c) => c.clickId)).toContain(clicked.capture.clickId);
+    }
+    // What the pipeline wrote onto the friends' HubSpot contacts.
+    const hsContacts = demo.sandboxes.hubspot.sandbox.state.objects.contacts.records;
+    const methodOf = (method: string) =>
+      demo!.arrivals.hubspot.friends
+        .filter((f) => f.method === method)
+        .map((f) => hsContacts.get(Number(f.personId))?.props.referral_attribution_method);
+    expect(methodOf('click')).toEqual(['click']);
+    expect(methodOf('email')).toEqual(['email', 'email']);
+    expect(methodOf('code')).toEqual(['code', 'code', 'code']);
+    expect(text).toMatch(/HubSpot: what the incremental sync attributed/);
+    expect(text).toMatch(/Referred revenue by month: \d{4}-\d{2} /);
   }, 120_000);
 });
 

@@ -394,6 +394,98 @@ export function storeContract(
       });
     });
 
+    describe('referral link clicks', () => {
+      const click = (clickId: string, code: string, at: Date) => ({ clickId, code, at: at.toISOString() });
+      const all = async (store: Store, tenantId: string, since?: Date) => {
+        const pages = [];
+        for await (const page of store.listClicks(tenantId, since)) pages.push(page);
+        return pages;
+      };
+
+      it('lists unexpired clicks oldest first, from `since`, per tenant, and forgets them on uninstall', async () => {
+        let now = new Date('2026-03-01T12:00:00Z');
+        const { store } = open({ now: () => now });
+        const t = await store.createTenant({ crm: 'hubspot', accountId: 'clicks-1', mode: 'oauth' });
+        const day = 86_400_000;
+        await store.recordClick(
+          t.id,
+          click('click-bbbbbbbb', 'B0000000B1', new Date(now.getTime() - 2 * day)),
+          90 * day,
+        );
+        await store.recordClick(
+          t.id,
+          click('click-aaaaaaaa', 'A0000000A1', new Date(now.getTime() - 5 * day)),
+          90 * day,
+        );
+        await store.recordClick('other-tenant', click('click-cccccccc', 'C0000000C1', now), 90 * day);
+        // A click recorded with a short window expires on its own (and, the window being one per
+        // tenant, recording it drops the tenant's clicks older than that window).
+        await store.recordClick(
+          't-short',
+          click('click-old00000', 'D0000000D1', new Date(now.getTime() - 2 * 3_600_000)),
+          90 * day,
+        );
+        await store.recordClick('t-short', click('click-short000', 'D0000000D1', now), 3_600_000);
+
+        expect((await all(store, t.id)).flat().map((c) => c.clickId)).toEqual([
+          'click-aaaaaaaa',
+          'click-bbbbbbbb',
+        ]);
+        expect((await all(store, t.id))[0]![0]).toEqual(
+          click('click-aaaaaaaa', 'A0000000A1', new Date(now.getTime() - 5 * day)),
+        );
+        expect(
+          (await all(store, t.id, new Date(now.getTime() - 3 * day))).flat().map((c) => c.clickId),
+        ).toEqual(['click-bbbbbbbb']);
+        expect((await all(store, 't-short')).flat().map((c) => c.clickId)).toEqual(['click-short000']);
+        now = new Date(now.getTime() + 2 * 3_600_000);
+        expect(await all(store, 't-short')).toEqual([]);
+        expect((await all(store, t.id)).flat()).toHaveLength(2);
+
+        await store.deleteTenant(t.id);
+        expect(await all(store, t.id)).toEqual([]);
+        expect((await all(store, 'other-tenant')).flat().map((c) => c.clickId)).toEqual(['click-cccccccc']);
+      });
+
+      it('pages long lists (1,000 a page)', async () => {
+        const { store } = open();
+        const start = Date.now() - 3_600_000;
+        await Promise.all(
+          Array.from({ length: 1_001 }, (_, i) =>
+            store.recordClick(
+              't-pages',
+              click(`click-${String(i).padStart(6, '0')}`, 'A0000000A1', new Date(start + i)),
+              86_400_000,
+            ),
+          ),
+        );
+        const pages = await all(store, 't-pages');
+        expect(pages.map((p) => p.length)).toEqual([1_000, 1]);
+        expect(pages[1]![0]!.clickId).toBe('click-001000');
+      });
+
+      it('refuses ids and codes that are not url-safe or not normalised', async () => {
+        const { store } = open();
+        const at = new Date();
+        for (const bad of [
+          click('short', 'A0000000A1', at),
+          click('click id with spaces', 'A0000000A1', at),
+          click('click-aaaaaaaa', 'a0000000a1', at),
+          click('click-aaaaaaaa', 'A0000000A1 x', at),
+        ]) {
+          await expect(store.recordClick('t-bad', bad, 60_000)).rejects.toMatchObject({
+            code: 'ERR_STORE_CLICK_INVALID',
+          });
+        }
+        await expect(
+          store.recordClick('t-bad', click('click-aaaaaaaa', 'A0000000A1', at), 0),
+        ).rejects.toMatchObject({
+          code: 'ERR_STORE_CLICK_INVALID',
+        });
+        expect(await all(store, 't-bad')).toEqual([]);
+      });
+    });
+
     describe('re-evaluation schedule', () => {
       it('returns due ids earliest first, bounded, and the next instant', async () => {
         const { store } = open();
