@@ -241,6 +241,11 @@ export interface ConnectorContext {
 /** Per-tenant adapter. */
 export interface CrmConnector {
   readonly crm: CrmName;
+  /**
+   * How many updates the pipeline should hand to one `pushUpdates` call (default 50,000). A CRM
+   * whose bulk path is one job per call and object (Salesforce Bulk 2.0) wants whole objects.
+   */
+  readonly writeBatch?: number;
   /** Stream pages of one CRM object. Pages are small (≤ the CRM's page size); never the whole account. */
   pull(object: string, options: PullOptions): AsyncIterable<PullPage>;
   /** Idempotently create/extend the fields we own. A second run makes no write call. */

@@ -102,6 +102,10 @@ export class SalesforceConnector implements CrmConnector {
     return describeFields(this.client, object, this.owned);
   }
 
+  get writeBatch(): number {
+    return this.facts.bulk.pipelineWriteBatch;
+  }
+
   pushUpdates(updates: readonly RecordUpdate[]): Promise<WriteOutcome[]> {
     return pushUpdates(this.client, this.facts, this.settings, updates);
   }

@@ -38,6 +38,11 @@ export const SalesforceFactsSchema = z.object({
      * (API_FACTS §2 Bulk API 2.0; SF bulk_api_2_limits "Maximum file size 150 MB").
      */
     ingestMaxJobBytes: Positive.max(112_000_000),
+    /**
+     * Updates per `pushUpdates` call the pipeline is asked to hand over: one ingest job is one
+     * call's records of one object, so a 100k-contact write in 50k slices cost 3 jobs, not 1.
+     */
+    pipelineWriteBatch: Positive,
     resultsPageSize: Positive,
     pollIntervalMs: Positive,
     pollMaxIntervalMs: Positive,

@@ -56,15 +56,21 @@ export function emptyPushCounts(): PushCounts {
  */
 export const PUSH_CHUNK = 50_000;
 
+/** Updates per `pushUpdates` call for this connector. */
+export function writeBatchOf(connector: Pick<CrmConnector, 'writeBatch'>): number {
+  return connector.writeBatch ?? PUSH_CHUNK;
+}
+
 export async function pushWrites(
   deps: PushDeps,
   writes: readonly PlannedWrite[],
   counts: PushCounts,
   signal?: AbortSignal,
 ): Promise<void> {
-  for (let i = 0; i < writes.length; i += PUSH_CHUNK) {
+  const size = writeBatchOf(deps.connector);
+  for (let i = 0; i < writes.length; i += size) {
     signal?.throwIfAborted();
-    const chunk = writes.slice(i, i + PUSH_CHUNK);
+    const chunk = writes.slice(i, i + size);
     const outcomes = await deps.connector.pushUpdates(chunk.map((w) => w.update));
     await recordOutcomes(deps, chunk, outcomes, counts);
   }

@@ -22,7 +22,7 @@ import { reevaluateDue } from './reevaluate.js';
 import type { Mapping } from './mapping.js';
 import { DIRTY_FLAG, DIRTY_TTL_MS, pullAll } from './pull.js';
 import type { PullCounts } from './pull.js';
-import { PUSH_CHUNK, emptyPushCounts, pushTasks, pushWrites } from './push.js';
+import { emptyPushCounts, pushTasks, pushWrites, writeBatchOf } from './push.js';
 import type { PushCounts } from './push.js';
 
 export const ERR_SYNC_FAILED = 'ERR_SYNC_FAILED';
@@ -97,6 +97,7 @@ export interface SyncSummary {
 }
 
 const SAMPLE_SIZE = 20;
+const NO_DESIRED = Object.freeze({}) as PlannedWrite['plan']['desired'];
 
 /**
  * The preview of a plan, built as its writes stream past (counts, and the first samples of each
@@ -198,6 +199,7 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
       // (PUSH_CHUNK), so a 1M-contact plan is never held whole. The last partial batch waits for
       // the tasks and goes with the ask candidates' writes (see below).
       const previewing = new PreviewBuilder();
+      const writeBatch = writeBatchOf(deps.connector);
       let buffered: PlannedWrite[] = [];
       const computeOptions: ComputeOptions = {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -206,8 +208,10 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         onWrites: async (writes) => {
           previewing.addWrites(writes);
           if (dryRun) return;
-          for (const w of writes) buffered.push(w);
-          if (buffered.length >= PUSH_CHUNK) {
+          // Held until pushed: keep what the push needs, not the plan's whole desired state.
+          for (const w of writes)
+            buffered.push({ ...w, plan: { id: w.plan.id, desired: NO_DESIRED, changes: w.plan.changes } });
+          if (buffered.length >= writeBatch) {
             const out = buffered;
             buffered = [];
             await pushWrites(deps, out, push, options.signal);
@@ -234,7 +238,19 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         progress({ phase: 'tasks', done: 0, total: plan.tasks.length });
         await pushTasks(deps, plan.tasks, push, options.signal);
         await options.checkpoint?.('tasks');
-        const last = buffered.concat(plan.heldWrites);
+        // An ask whose task failed did not happen: its person is not marked asked (no write, no
+        // ask on record, no cap used) and stays a candidate; the errors keep the tenant dirty.
+        const failedTasks = new Set(push.errors.filter((e) => e.object === 'task').map((e) => e.id));
+        const asks = plan.tasks.filter((t) => t.kind === 'ask');
+        const notAsked = new Set(asks.filter((t) => failedTasks.has(t.key)).map((t) => t.person.id));
+        const asked = asks.filter((t) => !failedTasks.has(t.key));
+        const asksByOwner: Record<string, number> = {};
+        for (const t of asked) {
+          if (t.ownerId !== undefined) asksByOwner[t.ownerId] = (asksByOwner[t.ownerId] ?? 0) + 1;
+        }
+        const last = buffered.concat(
+          notAsked.size === 0 ? plan.heldWrites : plan.heldWrites.filter((w) => !notAsked.has(w.plan.id)),
+        );
         buffered = [];
         progress({ phase: 'push', done: push.recordsWritten, total: plan.writes });
         await pushWrites(deps, last, push, options.signal);
@@ -243,10 +259,10 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         // Codes issued and asks scheduled in this plan are now in the CRM (or will be re-planned
         // identically next run if their record failed: the code stream replays from here).
         await saveCodePosition(store, tenantId, plan.codePosition);
-        await consumeAsks(store, tenantId, now, plan.asksByOwner);
+        await consumeAsks(store, tenantId, now, asksByOwner);
         await recordAsks(
           deps,
-          plan.tasks.filter((t) => t.kind === 'ask').map((t) => t.person.id),
+          asked.map((t) => t.person.id),
           now,
         );
         if (!targeted) await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
