@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ERR_INVALID_INPUT } from '../../src/errors.js';
 import { accessTokenFor, cookieHeader, cookiesOf, install, startHarness } from './harness.js';
 import type { Harness } from './harness.js';
 
@@ -37,6 +38,8 @@ const ROUTES: Route[] = [
   { method: 'get', path: '/report' },
   { method: 'put', path: '/write-back', body: { enabled: true } },
   { method: 'get', path: '/budget' },
+  { method: 'get', path: '/referral-link' },
+  { method: 'put', path: '/referral-link', body: { landingUrl: 'https://acme.test/welcome' } },
   { method: 'get', path: '/fields/contacts' },
   { method: 'post', path: '/uninstall' },
 ];
@@ -170,6 +173,30 @@ describe('admin routes', () => {
     ).expect(200);
     const got = await call(a, a.tenantId, { method: 'get', path: '/mapping' }).expect(200);
     expect(got.body).toEqual({ override: { fields: { nps: 'nps_score' } } });
+  });
+
+  it('sets the landing page of the referral link (validated), keeping the other settings', async () => {
+    const before = (await h.store.getTenant(a.tenantId))!.config.settings;
+    const bad = await call(a, a.tenantId, {
+      method: 'put',
+      path: '/referral-link',
+      body: { landingUrl: 'javascript:alert(1)' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe(ERR_INVALID_INPUT);
+    const ok = await call(a, a.tenantId, {
+      method: 'put',
+      path: '/referral-link',
+      body: { landingUrl: 'https://acme.test/welcome' },
+    }).expect(200);
+    expect(ok.body.landingUrl).toBe('https://acme.test/welcome');
+    expect(ok.body.trackedLinkTemplate).toMatch(new RegExp(`/r/${a.tenantId}/\\{code\\}$`));
+    const stored = (await h.store.getTenant(a.tenantId))!.config.settings;
+    expect(stored).toEqual({ ...before, landingUrl: 'https://acme.test/welcome' });
+    await call(a, a.tenantId, { method: 'put', path: '/referral-link', body: { landingUrl: null } }).expect(
+      200,
+    );
+    expect((await h.store.getTenant(a.tenantId))!.config.settings).toEqual(before);
   });
 
   it('switches write-back on after a dry run of the current config, and off at any time', async () => {

@@ -14,6 +14,7 @@ import { parseOrThrow } from '../../validation.js';
 import { forgetPreview, recordPreview, requireRecentPreview } from '../admin/write-back-gate.js';
 import type { ServerDeps } from '../deps.js';
 import { HttpError } from '../http-errors.js';
+import { LANDING_URL_SETTING, LandingUrlSchema } from './referral-link.js';
 import { checkCsrf, checkTenant } from '../session.js';
 import type { Session, Sessions } from '../session.js';
 
@@ -33,6 +34,7 @@ const writeBackBody = z.strictObject({ enabled: z.boolean() });
 const rulesBody = z.strictObject({ rules: z.unknown() });
 const mappingBody = z.strictObject({ override: z.unknown() });
 const objectParam = z.string().regex(/^[A-Za-z0-9_]{1,80}$/, 'CRM object name');
+const referralLinkBody = z.strictObject({ landingUrl: LandingUrlSchema.nullable() });
 
 function locals(res: Response): Locals {
   return res.locals as Locals;
@@ -177,6 +179,28 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
     // Vouches for the config as loaded before the run: a change made meanwhile is not covered.
     await recordPreview(deps.store, tenant, now());
     res.json({ plan });
+  });
+
+  // The tenant's referral link: where `/r/<tenant>/<code>` sends visitors (its landing page),
+  // and the link template that points at that route (set it through the mapping override).
+  const referralLinkView = (tenant: Tenant) => ({
+    landingUrl:
+      typeof tenant.config.settings[LANDING_URL_SETTING] === 'string'
+        ? tenant.config.settings[LANDING_URL_SETTING]
+        : null,
+    trackedLinkTemplate: `${deps.config.publicUrl}/r/${tenant.id}/{code}`,
+  });
+  tenantRoutes.get('/referral-link', (_req, res) => {
+    res.json(referralLinkView(locals(res).tenant));
+  });
+  tenantRoutes.put('/referral-link', async (req, res) => {
+    const { tenant } = locals(res);
+    const { landingUrl } = parseOrThrow(referralLinkBody, req.body ?? {}, 'referral link');
+    const settings: Record<string, JsonValue> = { ...tenant.config.settings };
+    if (landingUrl === null) delete settings[LANDING_URL_SETTING];
+    else settings[LANDING_URL_SETTING] = landingUrl;
+    const updated = await deps.store.updateTenant(tenant.id, { config: { settings } });
+    res.json(referralLinkView(updated));
   });
 
   tenantRoutes.get('/report', async (_req, res) => {
