@@ -1,10 +1,16 @@
 /**
  * The referral engine's public API (pure, synchronous, no I/O, no CRM names).
  *
- * Two ways to use it:
+ * Three ways to use it:
  *  1. Whole account in memory: `runEngine(snapshot, { now, rules, linkTemplate, random?, ownerBudgets?, onPlan? })`
  *     → person/deal/company plans (id, desired, changes), tasks, attribution decisions, report,
- *     `nextEvaluationAt`. Used by tests, the benchmark, dry runs and small tenants.
+ *     `nextEvaluationAt`. Used by tests and the benchmark.
+ *  1b. The same run fed in chunks, phase by phase: `new EngineRun(options)` → addCompanies /
+ *     addTickets / addClicks → indexPeople → indexReferrers (if `needsReferrerPass`) → attribute →
+ *     planDeals → rollup → planCompanies → planPeople → finish. The pipeline streams its cache
+ *     through it (src/sync/compute.ts); `runEngine` is it fed whole arrays.
+ *  1c. Time alone: `reevaluatePeople(due, { histogram, partnerCompanyIds, ticketsOf, issuer, isTaken, … })`
+ *     re-plans the readiness side of the people whose `nextChangeAt` came (src/sync/reevaluate.ts).
  *  2. Per record (the streaming pipeline, one page at a time, context from Redis):
  *     - rules:       `parseRules(json)` (throws ERR_ENGINE_RULES_INVALID), `DEFAULT_RULES`
  *     - stats:       `SpendHistogram` (add/remove/merge/toJSON/fromJSON) → `statsFromHistogram(h, rules)`
@@ -41,4 +47,5 @@ export * from './credit.js';
 export * from './plan.js';
 export * from './report.js';
 export * from './run.js';
+export * from './reevaluate.js';
 export * from './generate.js';
