@@ -104,15 +104,14 @@ export async function reevaluateDue(
 
   // ---- the small account-wide tables: partner companies, the tickets naming these people
   const partners = new Set<string>();
-  for await (const { records } of pages<{ id: string; isPartner?: boolean }>(
-    deps,
-    'company',
-    options.signal,
-  )) {
+  const none = people.length === 0; // nothing due (a job that fired early): read nothing more
+  for await (const { records } of none
+    ? []
+    : pages<{ id: string; isPartner?: boolean }>(deps, 'company', options.signal)) {
     for (const c of records) if (c.isPartner === true) partners.add(c.id);
   }
   const tickets = new Map<string, Ticket[]>();
-  for await (const { records } of pages<Ticket>(deps, 'ticket', options.signal)) {
+  for await (const { records } of none ? [] : pages<Ticket>(deps, 'ticket', options.signal)) {
     for (const t of records) {
       for (const pid of t.personIds) {
         if (!ids.has(pid)) continue;
