@@ -244,6 +244,8 @@ const INPUT_KEYS = [
   'asks',
 ] as const;
 const INPUT_INDEX = new Map<string, number>(INPUT_KEYS.map((k, i) => [k, i]));
+/** Key positions remembered (a record with more keys looks the rest up). */
+const KEY_MEMORY = 96;
 
 class Inputs {
   id: Person['id'] = undefined as unknown as Person['id'];
@@ -276,7 +278,53 @@ class Inputs {
   doNotContact: Person['doNotContact'] = undefined as unknown as Person['doNotContact'];
   asks: Person['asks'] = undefined as unknown as Person['asks'];
 
+  /** The last key sequence seen and each key's INPUT_INDEX (−1: not an input). */
+  private readonly seenKeys: string[] = new Array<string>(KEY_MEMORY).fill('');
+  private readonly seenIndex: number[] = new Array<number>(KEY_MEMORY).fill(-1);
+
   load(person: Person): void {
+    if ('asks' in person) this.loadFull(person);
+    else this.loadSparse(person);
+  }
+
+  /**
+   * A record built with every input key present (absent ones `undefined`, one literal: the
+   * generator's and the sandbox's layout) has one hidden class: plain reads are monomorphic and
+   * twice as fast as walking its keys. `asks` (never mapped from a CRM) tells such records apart.
+   */
+  private loadFull(p: Person): void {
+    this.id = p.id;
+    this.kind = p.kind;
+    this.current = p.current;
+    this.nps = p.nps;
+    this.csat = p.csat;
+    this.npsHistory = p.npsHistory;
+    this.purchaseCount = p.purchaseCount;
+    this.activeDaysLast30 = p.activeDaysLast30;
+    this.activeDaysPrev30 = p.activeDaysPrev30;
+    this.featuresUsed = p.featuresUsed;
+    this.customerSince = p.customerSince;
+    this.lastPurchaseAt = p.lastPurchaseAt;
+    this.lastRenewalAt = p.lastRenewalAt;
+    this.lastUpgradeAt = p.lastUpgradeAt;
+    this.onboardingCompletedAt = p.onboardingCompletedAt;
+    this.lastSupportWinAt = p.lastSupportWinAt;
+    this.lastActiveAt = p.lastActiveAt;
+    this.totalSpend = p.totalSpend;
+    this.emailOpens = p.emailOpens;
+    this.emailClicks = p.emailClicks;
+    this.leftReview = p.leftReview;
+    this.sharedContent = p.sharedContent;
+    this.gaveTestimonial = p.gaveTestimonial;
+    this.referredBefore = p.referredBefore;
+    this.isCustomer = p.isCustomer;
+    this.optedOut = p.optedOut;
+    this.doNotContact = p.doNotContact;
+    this.asks = p.asks;
+  }
+
+  /** Sparse mapped records (many shapes, often dictionary-mode): one pass over the keys they have. */
+  private loadSparse(person: Person): void {
     this.id = undefined as unknown as Person['id'];
     this.kind = undefined as unknown as Person['kind'];
     this.current = undefined as unknown as Person['current'];
@@ -306,9 +354,23 @@ class Inputs {
     this.doNotContact = undefined as unknown as Person['doNotContact'];
     this.asks = undefined as unknown as Person['asks'];
     const rec = person as unknown as Record<string, unknown>;
+    const seenKeys = this.seenKeys;
+    const seenIndex = this.seenIndex;
+    let j = 0;
     for (const key in rec) {
-      const i = INPUT_INDEX.get(key);
-      if (i === undefined) continue;
+      // Records of one shape list their keys in the same order: the key at this position is
+      // usually the one seen there last time (a pointer compare), so the Map lookup is rare.
+      let i: number;
+      if (j < seenKeys.length && seenKeys[j] === key) i = seenIndex[j]!;
+      else {
+        i = INPUT_INDEX.get(key) ?? -1;
+        if (j < seenKeys.length) {
+          seenKeys[j] = key;
+          seenIndex[j] = i;
+        }
+      }
+      j++;
+      if (i < 0) continue;
       const v = rec[key];
       // Named stores (one per case) stay monomorphic; a computed `this[name]` store would not.
       switch (i) {

@@ -114,6 +114,11 @@ PERSON_INPUTS.forEach((path, i) => {
   else TOP_INDEX.set(path, i);
 });
 
+const SEEN_SLOTS = 96;
+/** The last person's key sequence and each key's TOP_INDEX (−1: not an input). */
+const seenKeys: string[] = new Array<string>(SEEN_SLOTS).fill('');
+const seenIndex: number[] = new Array<number>(SEEN_SLOTS).fill(-1);
+
 /**
  * Counts the inputs a person HAS into `present` (aligned with PERSON_INPUTS). Iterates the keys the
  * record actually carries (`for…in` uses V8's enum cache) instead of probing all 38 names: mapped
@@ -121,9 +126,21 @@ PERSON_INPUTS.forEach((path, i) => {
  */
 function countPresent(p: Person, present: Float64Array): void {
   const rec = p as unknown as Record<string, unknown>;
+  let j = 0;
   for (const k in rec) {
-    const i = TOP_INDEX.get(k);
-    if (i === undefined) continue;
+    // Same-shaped records list their keys in the same order: the key seen at this position last
+    // time is usually this one (a pointer compare instead of a Map lookup per key).
+    let i: number;
+    if (j < SEEN_SLOTS && seenKeys[j] === k) i = seenIndex[j]!;
+    else {
+      i = TOP_INDEX.get(k) ?? -1;
+      if (j < SEEN_SLOTS) {
+        seenKeys[j] = k;
+        seenIndex[j] = i;
+      }
+    }
+    j++;
+    if (i < 0) continue;
     const v = rec[k];
     if (v !== undefined && v !== null && v !== '') present[i]!++;
   }
