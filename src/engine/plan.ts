@@ -98,6 +98,22 @@ export function diffOwned(
 ): OwnedChanges {
   const changes: OwnedChanges = {};
   current ??= NO_VALUES;
+  let blank = true;
+  for (const _ in current) {
+    blank = false;
+    break;
+  }
+  if (blank) {
+    // Nothing written yet (most records at backfill): every non-empty desired value is a change,
+    // the empty ones are not (`sameValue(want, undefined)`), and `only-if-empty` always holds.
+    for (const key in desired) {
+      const want = desired[key];
+      if (isEmptyValue(want)) continue;
+      if (policies !== undefined && policies[key] === 'never') continue;
+      changes[key] = want!;
+    }
+    return changes;
+  }
   for (const key in desired) {
     const want = desired[key];
     const have = current[key];
