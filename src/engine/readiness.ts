@@ -483,14 +483,22 @@ class Inputs {
 }
 const I = new Inputs();
 
-const weightCache = new WeakMap<Rules, number>();
-function weightOf(rules: Rules): number {
-  let w = weightCache.get(rules);
-  if (w === undefined) {
-    w = totalWeight(rules);
-    weightCache.set(rules, w);
+/** Per rules object: the total weight, and each criterion's points and its text suffix " (+pts)". */
+interface CriteriaTable {
+  total: number;
+  points: number[];
+  suffixes: string[];
+}
+const criteriaCache = new WeakMap<Rules, CriteriaTable>();
+function criteriaOf(rules: Rules): CriteriaTable {
+  let t = criteriaCache.get(rules);
+  if (t === undefined) {
+    const total = totalWeight(rules);
+    const points = rules.criteria.map((c) => Math.round((c.weight * 100) / total));
+    t = { total, points, suffixes: points.map((pts) => ` (+${pts})`) };
+    criteriaCache.set(rules, t);
   }
-  return w;
+  return t;
 }
 
 export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEvaluation {
@@ -514,7 +522,8 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   const renewalMs = ms(I.lastRenewalAt);
   const upgradeMs = ms(I.lastUpgradeAt);
 
-  const total = weightOf(rules);
+  const table = criteriaOf(rules);
+  const total = table.total;
   reasonCount = 0;
   excludedCount = 0;
   let points = 0;
@@ -522,8 +531,10 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   const spend = I.totalSpend?.amount;
   const isHighSpender = spendFloor !== null && spend !== undefined && spend > 0 && spend >= spendFloor;
 
-  for (const c of rules.criteria) {
-    const pts = Math.round((c.weight * 100) / total);
+  const criteria = rules.criteria;
+  for (let ci = 0; ci < criteria.length; ci++) {
+    const c = criteria[ci]!;
+    const pts = table.points[ci]!;
     let text: string | null = null;
     switch (c.kind) {
       case 'nps':
@@ -582,7 +593,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
     }
     if (text !== null) {
       points += (c.weight * 100) / total;
-      addReason(c.kind, pts, `${text} (+${pts})`);
+      addReason(c.kind, pts, text + table.suffixes[ci]!);
     }
   }
   const score = Math.min(100, Math.round(points));
