@@ -348,8 +348,15 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
 }
 
 export function personName(p: Pick<Person, 'id' | 'firstName' | 'lastName' | 'email'>): string {
-  const n = [p.firstName, p.lastName].filter((x) => x !== undefined && x !== '').join(' ');
-  return n !== '' ? n : (p.email ?? p.id);
+  // The non-empty of first and last name joined by a space (no array per call: this names every
+  // code holder of the account for the fuzzy index).
+  const first = p.firstName;
+  const last = p.lastName;
+  const hasFirst = first !== undefined && first !== '';
+  const hasLast = last !== undefined && last !== '';
+  if (hasFirst) return hasLast ? `${first} ${last}` : first;
+  if (hasLast) return last;
+  return p.email ?? p.id;
 }
 
 export function buildTask(

@@ -214,7 +214,12 @@ function addTag(tags: string[] | null, tag: string): string[] {
 }
 
 function copyOut<T>(scratch: readonly T[], n: number): T[] {
-  return n === 0 ? [] : scratch.slice(0, n);
+  // Literals for the usual counts (a `slice` is a builtin call per list).
+  if (n === 0) return [];
+  if (n === 1) return [scratch[0]!];
+  if (n === 2) return [scratch[0]!, scratch[1]!];
+  if (n === 3) return [scratch[0]!, scratch[1]!, scratch[2]!];
+  return scratch.slice(0, n);
 }
 
 /** Scratch for the trigger event (no closure per evaluation). */
