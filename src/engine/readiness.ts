@@ -14,7 +14,7 @@ import type { CurrentValues, Person, Ticket } from './model.js';
 import type { CriterionKind, Rules } from './rules.js';
 import { DAY_MS, totalWeight } from './rules.js';
 import type { AccountStats } from './stats.js';
-import { isoDay, ms, stableUnit } from './util.js';
+import { isoDay, ms, stableBelow } from './util.js';
 
 export const EXCLUSION_CODES = [
   'not_customer',
@@ -792,7 +792,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
   const triggerAt = trigger.kind === null ? null : trigger.at;
 
   // ---- Variant and pilot
-  const variant: Variant = stableUnit(rules.ab.salt, person.id) < rules.ab.shareB ? 'B' : 'A';
+  const variant: Variant = stableBelow(rules.ab.salt, person.id, rules.ab.shareB) ? 'B' : 'A';
   const pilot = rules.pilot;
   const inPilot =
     pilot.mode === 'off' ||
@@ -800,7 +800,7 @@ export function evaluatePerson(person: Person, ctx: EvaluationContext): PersonEv
       pilot.segment !== undefined &&
       segments !== null &&
       segments.includes(pilot.segment)) ||
-    (pilot.mode === 'share' && stableUnit(pilot.salt, person.id) < pilot.share);
+    (pilot.mode === 'share' && stableBelow(pilot.salt, person.id, pilot.share));
 
   const tags = segments ?? [];
   return {
