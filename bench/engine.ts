@@ -6,6 +6,7 @@
  *   node --max-old-space-size=1536 --import tsx bench/engine.ts     (or: npx tsx bench/engine.ts)
  *   env: ENGINE_BENCH_PEOPLE / _DEALS / _REFERRALS to scale down.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import Table from 'cli-table3';
@@ -40,8 +41,20 @@ const s0 = performance.now();
 collectGarbage();
 const settleSeconds = (performance.now() - s0) / 1000;
 
+// Collector pauses inside the engine's run (main-thread pause time, as V8 reports it): the share of
+// the engine's time its own allocations cost, printed beside the phases.
+let gcMs = 0;
+let gcCount = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcMs += entry.duration;
+    gcCount++;
+  }
+});
+
 let planned = 0;
 let changedRecords = 0;
+gcObserver.observe({ entryTypes: ['gc'] });
 const cpu0 = process.cpuUsage();
 const e0 = performance.now();
 const result = runEngine(account, {
@@ -58,6 +71,9 @@ const result = runEngine(account, {
 });
 const engineSeconds = (performance.now() - e0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+// Entries are delivered asynchronously: let the queued ones arrive before reading the sum.
+await new Promise((resolve) => setTimeout(resolve, 100));
+gcObserver.disconnect();
 const engineCpuSeconds = (cpu.user + cpu.system) / 1e6;
 const load = (await import('node:os')).loadavg()[0]!;
 const peak = peakRssMb();
@@ -82,6 +98,7 @@ table.push(
   ...Object.entries(result.timingsMs).map(([k, v]) => [`  phase ${k} (ms)`, v]),
   ['engine: scored + attributed + planned (s)', engineSeconds.toFixed(2)],
   ['engine CPU time, user+system (s)', engineCpuSeconds.toFixed(2)],
+  ['  of which GC pauses (s, count)', `${(gcMs / 1000).toFixed(2)} (${gcCount})`],
   ['machine load average (1 min, 2 cores)', load.toFixed(1)],
   ['people per second', Math.round(people / engineSeconds)],
   ['records planned / with changes', `${planned} / ${changedRecords}`],
@@ -107,6 +124,7 @@ console.log(
     seconds: Math.round(engineSeconds * 100) / 100,
     peakRssMb: peak,
     cpuSeconds: Math.round(engineCpuSeconds * 100) / 100,
+    gcSeconds: Math.round(gcMs / 10) / 100,
     generationSeconds: Math.round(genSeconds * 100) / 100,
     settleGcSeconds: Math.round(settleSeconds * 100) / 100,
   }),

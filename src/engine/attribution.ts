@@ -192,21 +192,72 @@ export function captureInstant(person: Person, now: number): number {
   return Number.isNaN(created) ? now : created;
 }
 
+/**
+ * A decision with its keys in one fixed order (referredId, capturedAt, notes, codeUsed?, status,
+ * reason, text, method?, referrer?). Built as plain literals: object spreads followed by more
+ * properties take a slow runtime path per property (a quarter of the attribution phase at 1M).
+ */
+function decision(
+  referredId: string,
+  capturedAt: number,
+  notes: AttributionNote[],
+  codeUsed: string | undefined,
+  status: AttributionStatus,
+  reason: AttributionReason,
+  text: string,
+  method?: AttributionMethod | 'manual',
+  referrer?: ReferrerRef,
+): AttributionDecision {
+  const d: AttributionDecision =
+    codeUsed === undefined
+      ? { referredId, capturedAt, notes, status, reason, text }
+      : { referredId, capturedAt, notes, codeUsed, status, reason, text };
+  if (method !== undefined) d.method = method;
+  if (referrer !== undefined) d.referrer = referrer;
+  return d;
+}
+
+/**
+ * The best of the scored names (highest score, then lowest id) that is not a self-referral. A
+ * selection, not a sort: a free text can match a hundred similar names and only the winner counts.
+ */
+function bestName(
+  good: readonly ScoredName[],
+  referred: Person,
+  rules: Rules,
+): { ref: ReferrerRef; score: number } | undefined {
+  let skipped: Set<ScoredName> | undefined;
+  for (;;) {
+    let best: ScoredName | undefined;
+    for (const g of good) {
+      if (skipped?.has(g) === true) continue;
+      if (best === undefined || g.score > best.score || (g.score === best.score && g.id < best.id)) best = g;
+    }
+    if (best === undefined) return undefined;
+    const r = best.ref();
+    if (selfReferral(referred, r, rules) === null) return { ref: r, score: best.score };
+    (skipped ??= new Set()).add(best);
+  }
+}
+
 export function attributeReferral(referred: Person, ctx: AttributionContext): AttributionDecision {
   const now = typeof ctx.now === 'number' ? ctx.now : ctx.now.getTime();
   const { rules, directory } = ctx;
   const capture = referred.capture;
   const capturedAt = captureInstant(referred, now);
   const notes: AttributionNote[] = [];
-  const base = { referredId: referred.id, capturedAt, notes };
+  const referredId = referred.id;
 
   if (referred.kind === 'lead' && referred.convertedToId !== undefined) {
-    return {
-      ...base,
-      status: 'none',
-      reason: 'converted_record',
-      text: `lead converted to ${referred.convertedToId}; attributed on that record`,
-    };
+    return decision(
+      referredId,
+      capturedAt,
+      notes,
+      undefined,
+      'none',
+      'converted_record',
+      `lead converted to ${referred.convertedToId}; attributed on that record`,
+    );
   }
 
   // ---- Candidate matches in order; the first that is not a self-referral is selected.
@@ -286,43 +337,50 @@ export function attributeReferral(referred: Person, ctx: AttributionContext): At
   if (ctx.existing !== undefined) {
     const ex = ctx.existing;
     const conflict = selected !== undefined && selected.referrer.id !== ex.referrer.id;
-    return {
-      ...base,
-      capturedAt: ex.capturedAt,
-      status: 'credited',
-      reason: conflict ? 'already_attributed' : 'kept_first',
-      text: conflict
+    // Here `codeUsed` comes last (after the referrer), as it always has in this decision.
+    const kept = decision(
+      referredId,
+      ex.capturedAt,
+      notes,
+      undefined,
+      'credited',
+      conflict ? 'already_attributed' : 'kept_first',
+      conflict
         ? `already attributed to ${who(ex.referrer)} (${ex.method}, ${isoDay(ex.capturedAt)}); ${selected!.text} → ${who(selected!.referrer)} ignored`
         : `referred by ${who(ex.referrer)} (${ex.method}, ${isoDay(ex.capturedAt)})`,
-      method: ex.method,
-      referrer: ex.referrer,
-      ...(codeUsed !== undefined ? { codeUsed } : {}),
-    };
+      ex.method,
+      ex.referrer,
+    );
+    if (codeUsed !== undefined) kept.codeUsed = codeUsed;
+    return kept;
   }
 
-  const withCode = codeUsed !== undefined ? { codeUsed } : {};
   if (selected !== undefined) {
     const stale = notNew(referred, capturedAt, rules);
     if (stale !== null) {
-      return {
-        ...base,
-        ...withCode,
-        status: 'rejected',
-        reason: stale.reason,
-        text: `${selected.text} → ${who(selected.referrer)}: ${stale.text}`,
-        method: selected.method,
-        referrer: selected.referrer,
-      };
+      return decision(
+        referredId,
+        capturedAt,
+        notes,
+        codeUsed,
+        'rejected',
+        stale.reason,
+        `${selected.text} → ${who(selected.referrer)}: ${stale.text}`,
+        selected.method,
+        selected.referrer,
+      );
     }
-    return {
-      ...base,
-      ...withCode,
-      status: 'credited',
-      reason: selected.reason,
-      text: `referred by ${who(selected.referrer)} (${selected.text})`,
-      method: selected.method,
-      referrer: selected.referrer,
-    };
+    return decision(
+      referredId,
+      capturedAt,
+      notes,
+      codeUsed,
+      'credited',
+      selected.reason,
+      `referred by ${who(selected.referrer)} (${selected.text})`,
+      selected.method,
+      selected.referrer,
+    );
   }
 
   // ---- Review: a typo'd code with one known neighbour, else a fuzzy name.
@@ -340,26 +398,20 @@ export function attributeReferral(referred: Person, ctx: AttributionContext): At
       // Score first, then rule out self-referral only for the ones good enough (cheaper: the
       // self check compares emails and ids, and most candidates score far below the minimum).
       const minScore = rules.attribution.fuzzyMinScore;
-      let good: ScoredName[];
+      let good: readonly ScoredName[];
       if (directory.byNameScored !== undefined) {
-        good = [...directory.byNameScored(tokens, minScore)];
+        good = directory.byNameScored(tokens, minScore);
       } else {
-        good = [];
+        const list: ScoredName[] = [];
         for (const r of directory.byName(tokens)) {
           const score = nameSimilarity(tokens, r.name);
-          if (score >= minScore) good.push({ id: r.id, score, ref: () => r });
+          if (score >= minScore) list.push({ id: r.id, score, ref: () => r });
         }
+        good = list;
       }
-      good.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      let best: ReferrerRef | undefined;
-      let bestScore = 0;
-      for (const g of good) {
-        const r = g.ref();
-        if (selfReferral(referred, r, rules) !== null) continue;
-        best = r;
-        bestScore = g.score;
-        break;
-      }
+      const found = bestName(good, referred, rules);
+      const best = found?.ref;
+      const bestScore = found?.score ?? 0;
       if (best !== undefined && bestScore >= rules.attribution.fuzzyMinScore) {
         review = {
           referrer: best,
@@ -375,35 +427,41 @@ export function attributeReferral(referred: Person, ctx: AttributionContext): At
   if (review !== undefined) {
     const stale = notNew(referred, capturedAt, rules);
     if (stale !== null) {
-      return {
-        ...base,
-        ...withCode,
-        status: 'rejected',
-        reason: stale.reason,
-        text: `${review.text}: ${stale.text}`,
-        method: 'name',
-        referrer: review.referrer,
-      };
+      return decision(
+        referredId,
+        capturedAt,
+        notes,
+        codeUsed,
+        'rejected',
+        stale.reason,
+        `${review.text}: ${stale.text}`,
+        'name',
+        review.referrer,
+      );
     }
-    return {
-      ...base,
-      ...withCode,
-      status: 'review',
-      reason: review.reason,
-      text: review.text,
-      method: review.reason === 'code_typo' ? 'code' : 'name',
-      referrer: review.referrer,
-      ...(review.confidence !== undefined ? { confidence: review.confidence } : {}),
-      ...(suggestion !== undefined && review.reason === 'code_typo' ? { suggestion } : {}),
-    };
+    const d = decision(
+      referredId,
+      capturedAt,
+      notes,
+      codeUsed,
+      'review',
+      review.reason,
+      review.text,
+      review.reason === 'code_typo' ? 'code' : 'name',
+      review.referrer,
+    );
+    if (review.confidence !== undefined) d.confidence = review.confidence;
+    if (suggestion !== undefined && review.reason === 'code_typo') d.suggestion = suggestion;
+    return d;
   }
 
   const first = notes.find((n) => n.reason !== 'no_match');
   if (first !== undefined) {
-    return { ...base, ...withCode, status: 'rejected', reason: first.reason, text: first.text };
+    return decision(referredId, capturedAt, notes, codeUsed, 'rejected', first.reason, first.text);
   }
-  if (notes.length > 0) return { ...base, status: 'none', reason: 'no_match', text: notes[0]!.text };
-  return { ...base, status: 'none', reason: 'no_capture', text: 'no referral captured' };
+  if (notes.length > 0)
+    return decision(referredId, capturedAt, notes, undefined, 'none', 'no_match', notes[0]!.text);
+  return decision(referredId, capturedAt, notes, undefined, 'none', 'no_capture', 'no referral captured');
 }
 
 /** Whether a person carries any referral capture worth attributing. */

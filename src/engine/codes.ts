@@ -223,8 +223,18 @@ export function ensureCode(
 
 /** The referral link for a code: `{code}` in the template is replaced (URL-encoded). */
 export function referralLink(template: string, code: string): string {
-  return template.split('{code}').join(encodeURIComponent(code));
+  if (template !== linkTemplate) {
+    linkTemplate = template;
+    linkParts = template.split('{code}');
+  }
+  // Issued codes are in CODE_ALPHABET, which encodeURIComponent leaves as is.
+  const value = isCanonical(code) ? code : encodeURIComponent(code);
+  // A one-placeholder template (the usual) is two concatenations, not a split and a join per code.
+  return linkParts.length === 2 ? linkParts[0]! + value + linkParts[1]! : linkParts.join(value);
 }
+/** The last template seen and its pieces around `{code}` (one template per run). */
+let linkTemplate = '';
+let linkParts: string[] = [''];
 
 /** A deterministic `RandomSource` (xorshift32) for tests and the benchmark. Not for production. */
 export function seededRandom(seed: number): RandomSource {

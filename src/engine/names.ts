@@ -63,9 +63,23 @@ export function nameTokens(text: string | undefined): string[] {
   if (text === undefined) return [];
   // NFD + combining-mark removal only when needed: most names are ASCII.
   const ascii = isAscii(text) ? text : text.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
-  const plain = ascii.toLowerCase().replace(/[^a-z]+/g, ' ');
+  const lower = ascii.toLowerCase();
+  // The maximal runs of a–z are the tokens (what replacing [^a-z]+ by spaces and splitting gives),
+  // sliced out in one scan: no regex pass and no intermediate strings per name.
   const out: string[] = [];
-  for (const t of plain.split(' ')) if (t.length >= 2 && !STOP.has(t)) out.push(t);
+  let start = -1;
+  for (let i = 0; i <= lower.length; i++) {
+    const c = i < lower.length ? lower.charCodeAt(i) : 0;
+    if (c >= 97 && c <= 122) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      if (i - start >= 2) {
+        const t = lower.slice(start, i);
+        if (!STOP.has(t)) out.push(t);
+      }
+      start = -1;
+    }
+  }
   return out;
 }
 

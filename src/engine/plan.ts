@@ -98,6 +98,22 @@ export function diffOwned(
 ): OwnedChanges {
   const changes: OwnedChanges = {};
   current ??= NO_VALUES;
+  let blank = true;
+  for (const _ in current) {
+    blank = false;
+    break;
+  }
+  if (blank) {
+    // Nothing written yet (most records at backfill): every non-empty desired value is a change,
+    // the empty ones are not (`sameValue(want, undefined)`), and `only-if-empty` always holds.
+    for (const key in desired) {
+      const want = desired[key];
+      if (isEmptyValue(want)) continue;
+      if (policies !== undefined && policies[key] === 'never') continue;
+      changes[key] = want!;
+    }
+    return changes;
+  }
   for (const key in desired) {
     const want = desired[key];
     const have = current[key];
@@ -332,8 +348,15 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
 }
 
 export function personName(p: Pick<Person, 'id' | 'firstName' | 'lastName' | 'email'>): string {
-  const n = [p.firstName, p.lastName].filter((x) => x !== undefined && x !== '').join(' ');
-  return n !== '' ? n : (p.email ?? p.id);
+  // The non-empty of first and last name joined by a space (no array per call: this names every
+  // code holder of the account for the fuzzy index).
+  const first = p.firstName;
+  const last = p.lastName;
+  const hasFirst = first !== undefined && first !== '';
+  const hasLast = last !== undefined && last !== '';
+  if (hasFirst) return hasLast ? `${first} ${last}` : first;
+  if (hasLast) return last;
+  return p.email ?? p.id;
 }
 
 export function buildTask(
