@@ -219,10 +219,11 @@ export interface PullSliceOptions {
  * Advances `state` (mutated in place, also when this throws: the caller saves it) by at most
  * `pageBudget` pages. Returns whether every object is now pulled.
  *
- * The budget is checked before a page is asked for, so a slice that stops right after an object's
- * last page cannot know it was the last: that object is `current`, and the next slice resumes it in
- * incremental mode — a connector continues an unfinished (even full) cursor, and a finished one
- * reads only what changed since (a full restart would re-read the whole object).
+ * The next page is asked for before the budget is checked, so an object whose last page was just
+ * absorbed is known to be complete (a finished stream answers `done` without another call) and is
+ * never re-read from the start; when the budget runs out mid-object, that one fetched page is
+ * dropped (its cursor is not saved) and the next slice reads it again — at most one extra read per
+ * slice. The object then resumes from its saved, mid-stream cursor.
  */
 export async function pullSlice(
   deps: PullDeps,
@@ -236,25 +237,24 @@ export async function pullSlice(
     const om = mapping.objects[object]!;
     const stream = cursorStream(object);
     const counts = (state.counts[object] ??= { read: 0, changed: 0, unchanged: 0, deleted: 0, pages: 0 });
-    const resumed = state.current === object;
     state.current = object;
     const source = connector.pull(object, {
       fields: fieldsToRead(om),
       links: om.links,
-      mode: resumed ? 'incremental' : state.mode,
+      mode: state.mode,
       cursor: await store.getCursor(tenantId, stream),
       runStartedAt: new Date(state.startedAt),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const pages = source[Symbol.asyncIterator]();
     for (;;) {
+      const next: IteratorResult<PullPage> = await pages.next();
+      if (next.done === true) break;
+      options.signal?.throwIfAborted();
       if (budget <= 0) {
         await pages.return?.();
         return false;
       }
-      const next: IteratorResult<PullPage> = await pages.next();
-      if (next.done === true) break;
-      options.signal?.throwIfAborted();
       await absorbPage(deps, object, next.value.records, counts);
       await store.saveCursor(tenantId, stream, next.value.cursor);
       counts.pages++;
