@@ -35,6 +35,8 @@ import { runSync } from '../sync/run-sync.js';
 import type { SyncSummary } from '../sync/run-sync.js';
 import { tenantRuntime } from '../sync/tenant-runtime.js';
 import type { RuntimeOptions } from '../sync/tenant-runtime.js';
+import type { SyncDeps } from '../sync/run-sync.js';
+import type { SyncMetricEvent, SyncMetricsSink } from './sync-metrics.js';
 
 export interface PipelineHandlerOptions {
   runtime: RuntimeOptions;
@@ -43,6 +45,8 @@ export interface PipelineHandlerOptions {
   logger: Logger;
   /** Observes each finished run (metrics, benchmarks, tests). */
   onRun?: (tenantId: string, summary: SyncSummary) => void;
+  /** Where run and API-usage metrics go (shared by all workers; served by `serve`'s /metrics). */
+  metrics?: SyncMetricsSink;
 }
 
 /** Names of the CRM fields we own on `object` (a webhook for one of them is our own echo). */
@@ -101,6 +105,52 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
     await options.producer.enqueue('reevaluate', tenantId, { delayMs, reason: 'next-evaluation' });
   };
 
+  /** Counts a job's API usage, and the run when it finished (or failed). Never fails the job. */
+  const measure = async (
+    deps: SyncDeps,
+    ctx: JobContext,
+    run: Pick<SyncMetricEvent, 'outcome' | 'durationMs'> & { summary?: SyncSummary },
+  ): Promise<void> => {
+    if (options.metrics === undefined) return;
+    const counts = (deps.connector as { counts?: Record<string, number> }).counts ?? {};
+    const apiCalls: Record<string, number> = {};
+    for (const kind of ['read', 'write', 'search', 'associations'])
+      if (typeof counts[kind] === 'number') apiCalls[kind] = counts[kind];
+    const s = run.summary;
+    const event: SyncMetricEvent = {
+      crm: deps.definition.crm,
+      kind: ctx.kind,
+      read: s === undefined ? {} : Object.fromEntries(Object.entries(s.pulled).map(([o, c]) => [o, c.read])),
+      written: s?.push.recordsWritten ?? 0,
+      apiCalls,
+      rateLimited: counts.rateLimited ?? 0,
+    };
+    if (run.outcome !== undefined) event.outcome = run.outcome;
+    if (run.durationMs !== undefined) event.durationMs = run.durationMs;
+    await options.metrics.record(event).catch((e: unknown) => {
+      logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'sync metrics not recorded');
+    });
+  };
+
+  /** runSync, measured: the run's outcome and duration (from `since`, the first slice's start). */
+  const measuredRun = async (
+    deps: SyncDeps,
+    ctx: JobContext,
+    since: number,
+    run: () => Promise<SyncSummary>,
+  ): Promise<SyncSummary> => {
+    try {
+      const summary = await run();
+      const durationMs = Math.max(0, Date.parse(summary.finishedAt) - since);
+      await measure(deps, ctx, { outcome: summary.status, durationMs, summary });
+      return summary;
+    } catch (error) {
+      const durationMs = Math.max(0, deps.now().getTime() - since);
+      await measure(deps, ctx, { outcome: ctx.signal.aborted ? 'cancelled' : 'failed', durationMs });
+      throw error;
+    }
+  };
+
   const progressOf = (ctx: JobContext) => (p: { phase: string; done: number }) => {
     if (p.phase !== 'pull') void ctx.progress({ phase: p.phase, done: p.done }).catch(() => undefined);
   };
@@ -144,6 +194,7 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
       await saveSliceState(deps.store, tenantId, slice);
     }
     if (!complete) {
+      await measure(deps, ctx, {});
       logger.debug(
         { tenantId, kind: ctx.kind, slice: ctx.slice, done: slice.done },
         'pull slice handed back',
@@ -153,12 +204,14 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
         counts: { read: total(slice.counts, 'read'), pages: total(slice.counts, 'pages') },
       };
     }
-    const summary = await runSync(deps, {
-      mode: slice.mode,
-      signal: ctx.signal,
-      pull: () => Promise.resolve(slice.counts),
-      onProgress: progressOf(ctx),
-    });
+    const summary = await measuredRun(deps, ctx, Date.parse(slice.startedAt), () =>
+      runSync(deps, {
+        mode: slice.mode,
+        signal: ctx.signal,
+        pull: () => Promise.resolve(slice.counts),
+        onProgress: progressOf(ctx),
+      }),
+    );
     await clearSliceState(deps.store, tenantId);
     return finish(tenantId, ctx, summary);
   };
@@ -177,11 +230,9 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
       const deps = await tenantRuntime(options.runtime, tenantId);
       // Mid-pull the snapshot is partial; the pull's own compute re-evaluates everything anyway.
       if ((await loadSliceState(deps.store, tenantId)) !== null) return { counts: { deferred: 1 } };
-      const summary = await runSync(deps, {
-        mode: 'recompute',
-        signal: ctx.signal,
-        onProgress: progressOf(ctx),
-      });
+      const summary = await measuredRun(deps, ctx, deps.now().getTime(), () =>
+        runSync(deps, { mode: 'recompute', signal: ctx.signal, onProgress: progressOf(ctx) }),
+      );
       return finish(tenantId, ctx, summary);
     },
     async webhook(tenantId, events, ctx) {
@@ -195,14 +246,12 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
       if ((await loadSliceState(deps.store, tenantId)) !== null) {
         // A sliced pull is unfinished: keep the snapshot current, let that pull's compute use it.
         const pulled = await read();
+        await measure(deps, ctx, {});
         return { counts: { events: events.length, dropped, read: total(pulled, 'read'), deferred: 1 } };
       }
-      const summary = await runSync(deps, {
-        mode: 'incremental',
-        signal: ctx.signal,
-        pull: read,
-        onProgress: progressOf(ctx),
-      });
+      const summary = await measuredRun(deps, ctx, deps.now().getTime(), () =>
+        runSync(deps, { mode: 'incremental', signal: ctx.signal, pull: read, onProgress: progressOf(ctx) }),
+      );
       const outcome = await finish(tenantId, ctx, summary);
       return { counts: { ...outcome.counts, events: events.length, dropped } };
     },

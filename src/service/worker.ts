@@ -40,6 +40,7 @@ export async function startWorkerService(options: WorkerServiceOptions = {}): Pr
     runtime: context.runtime,
     producer: context.producer,
     logger,
+    metrics: context.syncMetrics,
     ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
   });
   const worker = await startWorker({
@@ -47,6 +48,8 @@ export async function startWorkerService(options: WorkerServiceOptions = {}): Pr
     producer: context.producer,
     handlers,
     logger,
+    // Uninstall does not wait for a running job: purge what it wrote after the data was deleted.
+    onTenantCancelled: (tenantId) => context.store.deleteTenant(tenantId),
     concurrency: options.concurrency ?? {
       backfill: n,
       incremental: n,
