@@ -1,7 +1,7 @@
 /**
  * Webhook-to-written latency with the sandbox HubSpot's rate limits on: a user edits a contact in
  * the CRM → the sandbox sends a signed webhook → our server verifies and queues it (real Redis,
- * bull) → a worker runs the incremental sync for that portal → the recomputed fields are written
+ * bull) → a worker reads the named records by id and syncs that portal → the recomputed fields are written
  * back. Measured from the edit to the moment the new value is in the CRM, one edit at a time.
  * Target: p95 ≤ 2 s. `npx tsx bench/webhook-latency.ts [edits] [contacts]`
  */
@@ -115,11 +115,12 @@ try {
     .slice(0, 2 * EDITS);
   const measure = async (ids: string[]) => {
     const latencies: number[] = [];
-    const phases: { wait: number; run: number; searches: number }[] = [];
+    const phases: { wait: number; run: number; searches: number; reads: number }[] = [];
     for (const id of ids) {
       const before = hs.sandbox.getValue('contacts', id, 'referral_readiness_score');
       const runsBefore = runs.length;
       const searchesBefore = hs.sandbox.state.calls.search;
+      const readsBefore = hs.sandbox.state.calls.read;
       const wall0 = Date.now();
       const t0 = performance.now();
       hs.sandbox.simulateUserEdit('contacts', id, { nps_score: '2' });
@@ -134,6 +135,7 @@ try {
         wait: started - wall0,
         run: Date.parse(run.finishedAt) - started,
         searches: hs.sandbox.state.calls.search - searchesBefore,
+        reads: hs.sandbox.state.calls.read - readsBefore,
       });
       // Let the echo of our own write arrive and be dropped before the next edit.
       await new Promise((r) => setTimeout(r, 150));
@@ -162,6 +164,8 @@ try {
     ['median edit → run start (ms)', median(phases.map((p) => p.wait)).toFixed(0)],
     ['median run duration (ms)', median(phases.map((p) => p.run)).toFixed(0)],
     ['median search calls per edit', median(phases.map((p) => p.searches))],
+    // Webhooks read the records they name by id (batch read), not a time window by search.
+    ['median read calls per edit (batch reads, lists)', median(phases.map((p) => p.reads))],
     [
       'right after the backfill: p50 / p95 (ms)',
       `${percentile(pAfter, 50).toFixed(0)} / ${percentile(pAfter, 95).toFixed(0)}`,
