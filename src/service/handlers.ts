@@ -243,8 +243,11 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
       if (Object.keys(ids).length === 0) return { counts: { events: events.length, dropped } };
       const read = (): Promise<Record<string, PullCounts>> =>
         pullByIds(deps, ids, deps.now(), { signal: ctx.signal });
-      if ((await loadSliceState(deps.store, tenantId)) !== null) {
-        // A sliced pull is unfinished: keep the snapshot current, let that pull's compute use it.
+      const partial =
+        deps.tenant.lastSyncAt === undefined || (await loadSliceState(deps.store, tenantId)) !== null;
+      if (partial) {
+        // Never synced, or a sliced pull is unfinished: the snapshot is partial and computing it
+        // would plan from a fraction of the account. Keep it current; the pull's compute uses it.
         const pulled = await read();
         await measure(deps, ctx, {});
         return { counts: { events: events.length, dropped, read: total(pulled, 'read'), deferred: 1 } };

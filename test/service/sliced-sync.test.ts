@@ -98,6 +98,23 @@ describe('sliced pulls and webhook reads by id (real Redis, sandbox HubSpot)', (
     const live = [...hs.state.objects.contacts.records.values()].filter(
       (r) => !r.archived && r.mergedInto === 0,
     );
+    // A webhook before the first sync: only absorbed (computing a fraction of the account would
+    // plan from partial data); the backfill computes.
+    const early = await h.webhook(
+      tenantId,
+      [
+        {
+          accountId: '1',
+          object: 'contacts',
+          kind: 'created',
+          ids: [String(live[1]!.num)],
+          occurredAt: new Date(),
+        },
+      ],
+      ctxOf('webhook', 0, budget),
+    );
+    expect(early?.counts).toMatchObject({ read: 1, deferred: 1 });
+    expect(runs).toHaveLength(0);
     let slice = 0;
     let writesBeforeLast = 0;
     for (;;) {
