@@ -47,6 +47,12 @@ export interface PipelineHandlerOptions {
   onRun?: (tenantId: string, summary: SyncSummary) => void;
   /** Where run and API-usage metrics go (shared by all workers; served by `serve`'s /metrics). */
   metrics?: SyncMetricsSink;
+  /**
+   * How a webhook reads its records, asked per job: `by-id` (default) or `window`, the previous
+   * incremental time-window search of the named objects — kept only so bench/webhook-latency.ts
+   * can compare both interleaved under the same machine load.
+   */
+  webhookRead?: () => 'by-id' | 'window';
 }
 
 /** Names of the CRM fields we own on `object` (a webhook for one of them is our own echo). */
@@ -189,6 +195,11 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
         onPage: (object, c) =>
           void ctx.progress({ phase: 'pull', object, done: c.read }).catch(() => undefined),
       });
+    } catch (error) {
+      // Aborted = handed back (API usage only); anything else ended the run (bull may retry it).
+      const durationMs = Math.max(0, deps.now().getTime() - Date.parse(slice.startedAt));
+      await measure(deps, ctx, ctx.signal.aborted ? {} : { outcome: 'failed', durationMs });
+      throw error;
     } finally {
       // Also on abort or failure: the next slice resumes from here (cursors are saved per page).
       await saveSliceState(deps.store, tenantId, slice);
@@ -252,8 +263,14 @@ export function pipelineHandlers(options: PipelineHandlerOptions): JobHandlers {
         await measure(deps, ctx, {});
         return { counts: { events: events.length, dropped, read: total(pulled, 'read'), deferred: 1 } };
       }
+      const byId = (options.webhookRead?.() ?? 'by-id') === 'by-id';
       const summary = await measuredRun(deps, ctx, deps.now().getTime(), () =>
-        runSync(deps, { mode: 'incremental', signal: ctx.signal, pull: read, onProgress: progressOf(ctx) }),
+        runSync(deps, {
+          mode: 'incremental',
+          signal: ctx.signal,
+          ...(byId ? { pull: read } : { objects: Object.keys(ids) }),
+          onProgress: progressOf(ctx),
+        }),
       );
       const outcome = await finish(tenantId, ctx, summary);
       return { counts: { ...outcome.counts, events: events.length, dropped } };

@@ -24,6 +24,8 @@ export interface WorkerServiceOptions {
   onRun?: (tenantId: string, summary: SyncSummary) => void;
   /** Injected clock of the pipeline (benchmarks that move time). */
   now?: () => Date;
+  /** Benchmark A/B seam: how webhooks read (see `PipelineHandlerOptions.webhookRead`). */
+  webhookRead?: () => 'by-id' | 'window';
 }
 
 export interface RunningWorker {
@@ -41,6 +43,7 @@ export async function startWorkerService(options: WorkerServiceOptions = {}): Pr
     producer: context.producer,
     logger,
     metrics: context.syncMetrics,
+    ...(options.webhookRead === undefined ? {} : { webhookRead: options.webhookRead }),
     ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
   });
   const worker = await startWorker({

@@ -234,6 +234,47 @@ describe('sliced pulls and webhook reads by id (real Redis, sandbox HubSpot)', (
     expect((await runtime.snapshots.get(tenantId, 'contacts', [String(gone)])).size).toBe(0);
   }, 60_000);
 
+  it('a slice aborted mid-pull (shutdown) keeps its progress; the continuation resumes and completes', async () => {
+    const h = handlers();
+    const hs = sandboxes.hubspot;
+    const tenant = await store.createTenant({
+      crm: 'hubspot',
+      accountId: `${hs.credentials.portalId}-abort`,
+      mode: 'private',
+      config: { settings: { apiBaseUrl: hs.url }, writeBack: 'on' },
+    });
+    await store.saveTokens(
+      tenant.id,
+      privateAppTokenSet(hs.credentials.privateAppToken, String(hs.credentials.portalId)),
+    );
+    const controller = new AbortController();
+    let pages = 0;
+    const ctx: JobContext = {
+      ...ctxOf('backfill', 0, 1_000, controller.signal),
+      progress: async () => {
+        pages++;
+        if (pages === 4) controller.abort(new Error('shutdown'));
+      },
+    };
+    await expect(h.backfill(tenant.id, ctx)).rejects.toThrow();
+    const saved = (await store.getFlag(tenant.id, PULL_SLICES_FLAG)) as { done: string[] } | null;
+    expect(saved).not.toBeNull();
+    const before = runs.length;
+    const out = await h.backfill(tenant.id, ctxOf('backfill', 1, 1_000));
+    expect(out?.more).toBeUndefined();
+    const run = runs.slice(before).find((r) => r.tenantId === tenant.id);
+    expect(run?.mode).toBe('full');
+    const live = [...hs.sandbox.state.objects.contacts.records.values()].filter(
+      (r) => !r.archived && r.mergedInto === 0,
+    );
+    const cached = await runtime.snapshots.get(
+      tenant.id,
+      'contacts',
+      live.map((r) => String(r.num)),
+    );
+    expect(cached.size).toBe(live.length);
+  }, 60_000);
+
   it('through bull: a worker with a small page budget runs the backfill as several jobs', async () => {
     const qPrefix = `${prefix}-q`;
     const queues = new QueueSet({ redis: REDIS_URL, prefix: qPrefix });
