@@ -54,6 +54,19 @@ export interface PullPage {
   cursor: JsonValue;
 }
 
+export interface PullByIdsOptions {
+  /** CRM fields to read (the same mapped ones as the cursor pull). */
+  fields: readonly string[];
+  /** Associated CRM objects to read into `links`. */
+  links: readonly string[];
+  signal?: AbortSignal;
+}
+
+/** A page of a by-id read: no cursor (nothing to resume: the ids are the whole request). */
+export interface PullByIdsPage {
+  records: CrmRecord[];
+}
+
 /** Definition of a field we own, as provisioned in the CRM (from the mapping). */
 export interface OwnedFieldDefinition {
   object: string;
@@ -248,6 +261,13 @@ export interface CrmConnector {
   readonly writeBatch?: number;
   /** Stream pages of one CRM object. Pages are small (≤ the CRM's page size); never the whole account. */
   pull(object: string, options: PullOptions): AsyncIterable<PullPage>;
+  /**
+   * Optional: read exactly these records by id (webhook events name them), in pages, with the same
+   * fields and links as `pull`. An id the CRM no longer has (deleted, archived) is simply absent
+   * from every page; a merged-away id may come back as its survivor plus a `mergedInto` tombstone.
+   * Errors other than "not found" throw. Without it the pipeline falls back to the cursor pull.
+   */
+  pullByIds?(object: string, ids: readonly string[], options: PullByIdsOptions): AsyncIterable<PullByIdsPage>;
   /** Idempotently create/extend the fields we own. A second run makes no write call. */
   provision(fields: readonly OwnedFieldDefinition[]): Promise<ProvisionReport>;
   /** The account's fields of an object (for the admin's mapping screen). */

@@ -32,6 +32,8 @@ export interface AppConfig {
     oauth?: { clientId: string; clientSecret: string; appId: string };
     /** Single-account self-hosted mode. */
     privateAppToken?: string;
+    /** Portal of the private-app token (else asked from HubSpot's account-info API at boot). */
+    portalId?: string;
     /** API base override (sandbox); default from connectors/hubspot/facts.json. */
     apiBaseUrl?: string;
   };
@@ -70,6 +72,7 @@ const EnvSchema = z.object({
   HUBSPOT_CLIENT_SECRET: opt(z.string()),
   HUBSPOT_APP_ID: opt(z.string().regex(/^\d+$/, 'must be the numeric app id')),
   HUBSPOT_PRIVATE_APP_TOKEN: opt(z.string().min(10, 'too short to be a private app token')),
+  HUBSPOT_PORTAL_ID: opt(z.string().regex(/^\d+$/, 'must be the numeric portal (hub) id')),
   HUBSPOT_API_BASE_URL: opt(httpUrl),
   SALESFORCE_CLIENT_ID: opt(z.string()),
   SALESFORCE_CLIENT_SECRET: opt(z.string()),
@@ -179,6 +182,7 @@ function toConfig(e: Env, tokenKeys: KeyRing): AppConfig {
     };
   }
   if (e.HUBSPOT_PRIVATE_APP_TOKEN !== undefined) config.hubspot.privateAppToken = e.HUBSPOT_PRIVATE_APP_TOKEN;
+  if (e.HUBSPOT_PORTAL_ID !== undefined) config.hubspot.portalId = e.HUBSPOT_PORTAL_ID;
   if (e.HUBSPOT_API_BASE_URL !== undefined) config.hubspot.apiBaseUrl = e.HUBSPOT_API_BASE_URL;
   if (e.SALESFORCE_CLIENT_ID !== undefined && e.SALESFORCE_CLIENT_SECRET !== undefined) {
     config.salesforce.oauth = { clientId: e.SALESFORCE_CLIENT_ID, clientSecret: e.SALESFORCE_CLIENT_SECRET };

@@ -9,6 +9,8 @@ import type {
   CrmConnector,
   CrmFieldInfo,
   OwnedFieldDefinition,
+  PullByIdsOptions,
+  PullByIdsPage,
   PullOptions,
   PullPage,
   ProvisionReport,
@@ -25,6 +27,7 @@ import { HubSpotHttp } from './http.js';
 import type { CallCounts, HubSpotHttpOptions } from './http.js';
 import { PipelineStages } from './pipelines.js';
 import { provision } from './provision.js';
+import { pullByIds } from './by-ids.js';
 import { pullObject } from './pull.js';
 import { pushUpdates } from './push.js';
 import { pushTasks } from './tasks.js';
@@ -67,6 +70,13 @@ export function createHubSpotConnector(
     },
     pull(object: string, options: PullOptions): AsyncIterable<PullPage> {
       return pullObject({ http, facts, pipelines }, object, options);
+    },
+    pullByIds(
+      object: string,
+      ids: readonly string[],
+      options: PullByIdsOptions,
+    ): AsyncIterable<PullByIdsPage> {
+      return pullByIds({ http, facts, pipelines }, object, ids, options);
     },
     provision(fields: readonly OwnedFieldDefinition[]): Promise<ProvisionReport> {
       return provision({ http, group: settings.propertyGroup, warn: log }, fields);

@@ -73,6 +73,7 @@ export type { CallCounts } from './http.js';
 export { STAGE_IS_CLOSED, STAGE_IS_WON } from './pipelines.js';
 export { taskMarker } from './tasks.js';
 export { privateAppTokenSet } from './oauth.js';
+export { fetchPortalId, ERR_HUBSPOT_ACCOUNT_INFO } from './account.js';
 export { hubspotAppConfigFromEnv, loadHubSpotManifest } from './app-config.js';
 export { loadHubSpotFacts } from './facts.js';
 export * from './errors.js';

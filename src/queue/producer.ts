@@ -100,6 +100,17 @@ export const DEFAULT_JOB_OPTIONS: JobOptions = {
 const SWAP = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
 const CLEAR = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+/**
+ * A stable offset of the tenant's scheduled syncs within the interval (hash of the tenant id), so
+ * the schedules of all tenants do not fire on the same boundary. bull 4's `repeat.every` always
+ * fires on multiples of `every` (lib/repeatable.js getNextMillis) and has no offset option, so the
+ * tick stays on the boundary and the incremental job it queues is delayed by this offset.
+ */
+export function scheduleOffsetMs(tenantId: string, everyMs: number): number {
+  const n = createHash('sha256').update(tenantId).digest().readUInt32BE(0);
+  return n % Math.max(1, everyMs);
+}
+
 export function newJobId(kind: JobKind, tenantId: string): string {
   return `${kind}:${tenantId}:${randomBytes(9).toString('base64url')}`;
 }
@@ -276,7 +287,13 @@ export class BullQueueProducer implements QueueProducer {
 
   async nextScheduledAt(tenantId: string): Promise<Date | null> {
     const [r] = await this.repeatablesOf(tenantId);
-    return r === undefined ? null : new Date(r.next);
+    if (r === undefined) return null;
+    const every = Number(r.every);
+    if (!Number.isFinite(every) || every <= 0) return new Date(r.next);
+    const offset = scheduleOffsetMs(tenantId, every);
+    // The previous boundary's tick may have queued a run that is still ahead (offset not elapsed).
+    const previous = r.next - every + offset;
+    return new Date(previous > Date.now() ? previous : r.next + offset);
   }
 
   async cancelTenant(tenantId: string, options: { waitMs?: number } = {}): Promise<CancelResult> {

@@ -15,6 +15,7 @@ import { AppError, isAppError } from '../errors.js';
 import { eventFromWire, JOB_KINDS, parsePayload, tenantIdSchema } from './jobs.js';
 import type { JobKind, JobPayload, WebhookJobPayload } from './jobs.js';
 import type { JobContext, JobHandlers, JobOutcome } from './handlers.js';
+import { scheduleOffsetMs } from './producer.js';
 import type { BullQueueProducer } from './producer.js';
 import type { QueueSet } from './queues.js';
 import { keepAlive, RedisTenantLocks, SYNC_LOCK } from './tenant-lock.js';
@@ -41,6 +42,12 @@ export interface WorkerOptions {
   /** Delay before a job whose tenant is busy is tried again (plus up to 50% jitter). */
   lockRetryDelayMs?: number;
   logger?: Logger;
+  /**
+   * Called after a handler of a tenant that was cancelled (uninstalled) meanwhile has stopped:
+   * uninstall does not wait for the running job, so what that job wrote after the tenant's data
+   * was deleted is purged here (production: `store.deleteTenant`).
+   */
+  onTenantCancelled?: (tenantId: string) => Promise<void>;
 }
 
 export interface CloseResult {
@@ -172,6 +179,17 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
       throw isAppError(e) ? new Error(`${e.code}: ${e.message}`, { cause: e }) : e;
     } finally {
       await held.release();
+      if (
+        options.onTenantCancelled !== undefined &&
+        (await producer.isCancelled(tenantId).catch(() => false))
+      ) {
+        await options.onTenantCancelled(tenantId).catch((e: unknown) => {
+          logger.warn(
+            { tenantId, err: e instanceof Error ? e.message : String(e) },
+            'cancelled tenant purge failed',
+          );
+        });
+      }
       inFlight.delete(entry);
       resolveDone();
     }
@@ -196,7 +214,14 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
       const tick = scheduleTickSchema.safeParse(job.data);
       if (!tick.success) return { skipped: 'bad schedule payload' };
       if (await producer.isCancelled(tick.data.tenantId)) return { skipped: 'cancelled' };
-      return producer.enqueue('incremental', tick.data.tenantId, { reason: 'schedule' });
+      // Ticks of every tenant fire on the same boundary; the runs are spread over the interval.
+      const every = Number(
+        (job.opts.repeat as { every?: number } | undefined)?.every ?? producer.defaultEveryMs,
+      );
+      return producer.enqueue('incremental', tick.data.tenantId, {
+        reason: 'schedule',
+        delayMs: scheduleOffsetMs(tick.data.tenantId, every),
+      });
     });
     started.push(queues.schedule);
   }

@@ -11,6 +11,9 @@ export function serverConfigFrom(config: AppConfig): ServerConfig {
     salesforceLoginUrl: config.salesforce.loginUrl,
     scheduleEveryMs: config.worker.syncIntervalMinutes * 60_000,
     jsonLimitBytes: config.http.bodyLimitBytes,
+    // Uninstall answers at once: the cancel flag aborts the tenant's running job at its next
+    // checkpoint (heartbeat ≤ 1 s), and the worker purges what that job wrote after the deletion.
+    uninstallWaitMs: 0,
   };
   if (config.admin !== undefined) {
     server.adminUser = config.admin.user;

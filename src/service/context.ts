@@ -11,6 +11,7 @@ import { RedisStore } from '../store/redis-store.js';
 import { RedisSnapshotCache } from '../store/snapshot-cache.js';
 import type { RuntimeOptions } from '../sync/tenant-runtime.js';
 import { definitionsFrom } from './definitions.js';
+import { RedisSyncMetrics } from './sync-metrics.js';
 
 export interface ServiceContext {
   config: AppConfig;
@@ -19,6 +20,8 @@ export interface ServiceContext {
   queues: QueueSet;
   producer: BullQueueProducer;
   runtime: RuntimeOptions;
+  /** Run and API-usage metrics shared by every worker, served by `serve`'s /metrics. */
+  syncMetrics: RedisSyncMetrics;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,7 @@ export function serviceContext(
     queues,
     producer,
     runtime,
+    syncMetrics: new RedisSyncMetrics(redis, `${config.redis.prefix}:metrics:sync`),
     async close() {
       await queues.close();
       await store.close();

@@ -14,6 +14,8 @@ import { createApp, serverConfigFrom } from '../server/index.js';
 import type { ServerConfig } from '../server/deps.js';
 import { pipelineAdminApi } from './admin-api.js';
 import { serviceContext } from './context.js';
+import { ensurePrivateAppTenant } from './private-app.js';
+import { registerSyncMetrics } from './sync-metrics.js';
 import type { ServiceContext } from './context.js';
 import { pipelineValidators } from './validators.js';
 
@@ -25,6 +27,8 @@ export interface ServeOptions {
   host?: string;
   /** Injected clock (benchmarks that move time; webhook timestamps are checked against it). */
   now?: () => Date;
+  /** Test seam of the private-app bootstrap (default: HubSpot's account-info API). */
+  fetchPortalId?: (token: string, baseUrl?: string) => Promise<string>;
 }
 
 export interface RunningServe {
@@ -38,6 +42,26 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: 'server' });
   const context = serviceContext(config, logger, options.now === undefined ? {} : { now: options.now });
+  const hs = config.hubspot;
+  if (hs.privateAppToken !== undefined && hs.oauth === undefined) {
+    // Nobody installs through OAuth in single-portal mode: the token's portal is the tenant.
+    await ensurePrivateAppTenant(
+      { store: context.store, queue: context.producer, logger },
+      {
+        token: hs.privateAppToken,
+        scheduleEveryMs: config.worker.syncIntervalMinutes * 60_000,
+        ...(hs.portalId === undefined ? {} : { portalId: hs.portalId }),
+        ...(hs.apiBaseUrl === undefined ? {} : { apiBaseUrl: hs.apiBaseUrl }),
+        ...(options.fetchPortalId === undefined ? {} : { fetchPortalId: options.fetchPortalId }),
+      },
+    ).catch(async (e: unknown) => {
+      await context.close();
+      throw e;
+    });
+  }
+  const metrics = createMetrics();
+  // Syncs run in worker processes: their metrics come from the shared Redis hash at scrape time.
+  registerSyncMetrics(metrics.registry, context.syncMetrics);
   const app = createApp({
     config: { ...serverConfigFrom(config), ...options.server },
     store: context.store,
@@ -46,7 +70,7 @@ export async function startServe(options: ServeOptions = {}): Promise<RunningSer
     logger,
     admin: pipelineAdminApi(context.runtime, context.producer),
     validators: pipelineValidators,
-    metrics: createMetrics(),
+    metrics,
     dashboardQueues: context.queues.all(),
     ...(options.now === undefined ? {} : { now: options.now }),
   });

@@ -24,6 +24,8 @@ export interface WorkerServiceOptions {
   onRun?: (tenantId: string, summary: SyncSummary) => void;
   /** Injected clock of the pipeline (benchmarks that move time). */
   now?: () => Date;
+  /** Benchmark A/B seam: how webhooks read (see `PipelineHandlerOptions.webhookRead`). */
+  webhookRead?: () => 'by-id' | 'window';
 }
 
 export interface RunningWorker {
@@ -40,6 +42,8 @@ export async function startWorkerService(options: WorkerServiceOptions = {}): Pr
     runtime: context.runtime,
     producer: context.producer,
     logger,
+    metrics: context.syncMetrics,
+    ...(options.webhookRead === undefined ? {} : { webhookRead: options.webhookRead }),
     ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
   });
   const worker = await startWorker({
@@ -47,6 +51,8 @@ export async function startWorkerService(options: WorkerServiceOptions = {}): Pr
     producer: context.producer,
     handlers,
     logger,
+    // Uninstall does not wait for a running job: purge what it wrote after the data was deleted.
+    onTenantCancelled: (tenantId) => context.store.deleteTenant(tenantId),
     concurrency: options.concurrency ?? {
       backfill: n,
       incremental: n,

@@ -6,7 +6,8 @@
  * Our own writes come back as new modification stamps (and webhook events): their inputs hash the
  * same and their owned values equal what we wrote, so they are not changes and cost no compute.
  */
-import type { CrmConnector, CrmRecord } from '../../connectors/contract.js';
+import { z } from 'zod';
+import type { CrmConnector, CrmRecord, JsonValue, PullPage } from '../../connectors/contract.js';
 import type { CanonicalKind } from '../engine/model.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import { encodeSnapshot } from '../store/snapshot-cache.js';
@@ -88,6 +89,182 @@ async function pullObject(deps: PullDeps, object: string, options: PullRunOption
     options.onPage?.(object, counts);
   }
   return counts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// By id: a webhook names the records that changed; read exactly those (no time window, no cursor).
+
+export interface PullByIdsRunOptions {
+  signal?: AbortSignal;
+  onPage?: (object: string, counts: PullCounts) => void;
+}
+
+/**
+ * Reads the given records of each object by id (`CrmConnector.pullByIds`) and absorbs them like a
+ * cursor page (hash, owned-value drift, deletions). Ids the CRM did not return are gone (deleted,
+ * archived) and leave the cache like a deleted record. No cursor moves: the periodic incremental
+ * sync stays the safety net for anything a webhook did not name. An object whose connector cannot
+ * read by id falls back to its cursor pull.
+ */
+export async function pullByIds(
+  deps: PullDeps,
+  ids: Partial<Record<string, readonly string[]>>,
+  runStartedAt: Date,
+  options: PullByIdsRunOptions = {},
+): Promise<Record<string, PullCounts>> {
+  const out: Record<string, PullCounts> = {};
+  for (const object of pullOrder(deps.mapping)) {
+    const wanted = [...new Set(ids[object] ?? [])];
+    if (wanted.length === 0) continue;
+    const read = deps.connector.pullByIds?.bind(deps.connector);
+    if (read === undefined) {
+      out[object] = await pullObject(deps, object, {
+        mode: 'incremental',
+        runStartedAt,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.onPage === undefined ? {} : { onPage: options.onPage }),
+      });
+      continue;
+    }
+    const om = deps.mapping.objects[object]!;
+    const counts: PullCounts = { read: 0, changed: 0, unchanged: 0, deleted: 0, pages: 0 };
+    const returned = new Set<string>();
+    const pages = read(object, wanted, {
+      fields: fieldsToRead(om),
+      links: om.links,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    for await (const page of pages) {
+      options.signal?.throwIfAborted();
+      for (const r of page.records) returned.add(r.id);
+      await absorbPage(deps, object, page.records, counts);
+      counts.pages++;
+      options.onPage?.(object, counts);
+    }
+    const gone: CrmRecord[] = wanted
+      .filter((id) => !returned.has(id))
+      .map((id) => ({
+        object,
+        id,
+        fields: {},
+        modifiedAt: runStartedAt.toISOString(),
+        deleted: true,
+        links: {},
+      }));
+    if (gone.length > 0) {
+      // Not counted as read: only records we had count (as deleted), in absorbPage.
+      counts.read -= gone.length;
+      await absorbPage(deps, object, gone, counts);
+    }
+    out[object] = counts;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sliced: a large account's pull spread over several jobs of at most `pageBudget` pages each, so a
+// backfill never holds a worker for hours (src/queue/handlers.ts fairness contract). Progress lives
+// in the store; each object resumes from its saved cursor.
+
+export const PULL_SLICES_FLAG = 'pull-slices';
+const SLICES_TTL_MS = 14 * 86_400_000;
+
+const countsSchema = z.strictObject({
+  read: z.number(),
+  changed: z.number(),
+  unchanged: z.number(),
+  deleted: z.number(),
+  pages: z.number(),
+});
+
+const sliceStateSchema = z.strictObject({
+  mode: z.enum(['full', 'incremental']),
+  /** The first slice's start: every cursor of the run bookmarks below it (minus the margin). */
+  startedAt: z.iso.datetime(),
+  /** Objects completely pulled in this run. */
+  done: z.array(z.string()),
+  /** Object whose pull an earlier slice stopped in the middle of. */
+  current: z.string().nullable(),
+  counts: z.record(z.string(), countsSchema),
+});
+
+export type PullSliceState = z.infer<typeof sliceStateSchema>;
+
+export function newSliceState(mode: 'full' | 'incremental', startedAt: Date): PullSliceState {
+  return { mode, startedAt: startedAt.toISOString(), done: [], current: null, counts: {} };
+}
+
+/** The tenant's unfinished sliced pull, or null (none, or unreadable: then a new run starts). */
+export async function loadSliceState(store: Store, tenantId: string): Promise<PullSliceState | null> {
+  const parsed = sliceStateSchema.safeParse(await store.getFlag(tenantId, PULL_SLICES_FLAG));
+  return parsed.success ? parsed.data : null;
+}
+
+export async function saveSliceState(store: Store, tenantId: string, state: PullSliceState): Promise<void> {
+  await store.setFlag(tenantId, PULL_SLICES_FLAG, state as unknown as JsonValue, SLICES_TTL_MS);
+}
+
+export async function clearSliceState(store: Store, tenantId: string): Promise<void> {
+  await store.clearFlag(tenantId, PULL_SLICES_FLAG);
+}
+
+export interface PullSliceOptions {
+  /** Pages this slice may process (over all objects). */
+  pageBudget: number;
+  signal?: AbortSignal;
+  onPage?: (object: string, counts: PullCounts) => void;
+}
+
+/**
+ * Advances `state` (mutated in place, also when this throws: the caller saves it) by at most
+ * `pageBudget` pages. Returns whether every object is now pulled.
+ *
+ * The next page is asked for before the budget is checked, so an object whose last page was just
+ * absorbed is known to be complete (a finished stream answers `done` without another call) and is
+ * never re-read from the start; when the budget runs out mid-object, that one fetched page is
+ * dropped (its cursor is not saved) and the next slice reads it again — at most one extra read per
+ * slice. The object then resumes from its saved, mid-stream cursor.
+ */
+export async function pullSlice(
+  deps: PullDeps,
+  state: PullSliceState,
+  options: PullSliceOptions,
+): Promise<boolean> {
+  const { tenantId, store, connector, mapping } = deps;
+  let budget = Math.max(1, options.pageBudget);
+  for (const object of pullOrder(mapping)) {
+    if (state.done.includes(object)) continue;
+    const om = mapping.objects[object]!;
+    const stream = cursorStream(object);
+    const counts = (state.counts[object] ??= { read: 0, changed: 0, unchanged: 0, deleted: 0, pages: 0 });
+    state.current = object;
+    const source = connector.pull(object, {
+      fields: fieldsToRead(om),
+      links: om.links,
+      mode: state.mode,
+      cursor: await store.getCursor(tenantId, stream),
+      runStartedAt: new Date(state.startedAt),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    const pages = source[Symbol.asyncIterator]();
+    for (;;) {
+      const next: IteratorResult<PullPage> = await pages.next();
+      if (next.done === true) break;
+      options.signal?.throwIfAborted();
+      if (budget <= 0) {
+        await pages.return?.();
+        return false;
+      }
+      await absorbPage(deps, object, next.value.records, counts);
+      await store.saveCursor(tenantId, stream, next.value.cursor);
+      counts.pages++;
+      budget--;
+      options.onPage?.(object, counts);
+    }
+    state.done.push(object);
+    state.current = null;
+  }
+  return true;
 }
 
 /**

@@ -57,6 +57,11 @@ export interface SyncOptions {
   /** Only pull these CRM objects (webhook for one object). */
   objects?: readonly string[];
   signal?: AbortSignal;
+  /**
+   * Replaces the cursor pull of this run: a webhook's read of exactly the records it names, or a
+   * pull that earlier jobs already did in slices (src/service/handlers.ts). Returns its counts.
+   */
+  pull?: () => Promise<Record<string, PullCounts>>;
   onProgress?: (progress: SyncProgress) => void;
   /** Test hook: called between phases (crash injection): pulled → computed → tasks → pushed. */
   checkpoint?: (stage: 'pulled' | 'computed' | 'tasks' | 'pushed') => void | Promise<void>;
@@ -171,7 +176,8 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
   try {
     // ---- pull
     let pulled: Record<string, PullCounts> = {};
-    if (options.mode !== 'recompute') {
+    if (options.pull !== undefined) pulled = await options.pull();
+    else if (options.mode !== 'recompute') {
       pulled = await pullAll(deps, {
         mode: options.mode,
         runStartedAt: startedAt,

@@ -203,6 +203,50 @@ describe('HubSpot connector against the sandbox', () => {
     expect(records.length).toBeLessThan(200); // not a re-read of the portal
   });
 
+  it('reads exactly the records a webhook names by id: batch reads, links, gone ids absent, merges as tombstones', async () => {
+    const ids = [...sandbox.state.objects.contacts.records.entries()]
+      .filter(([, r]) => !r.archived && r.mergedInto === 0)
+      // From the end: the tests below edit the first contacts.
+      .slice(-130)
+      .map(([id]) => String(id));
+    const [deleted, mergedAway, survivor] = [ids[0]!, ids[1]!, ids[2]!];
+    const api = async (method: string, path: string, body?: unknown): Promise<void> => {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tokens.set.accessToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(res.status).toBeLessThan(300);
+    };
+    await api('DELETE', `/crm/v3/objects/contacts/${deleted}`);
+    await api('POST', '/crm/v3/objects/contacts/merge', {
+      primaryObjectId: survivor,
+      objectIdToMerge: mergedAway,
+    });
+    sandbox.simulateUserEdit('contacts', ids[5]!, { nps_score: '1' });
+
+    const connector = def.create(ctx);
+    const { fields, links } = mappedFields('contacts');
+    const records: CrmRecord[] = [];
+    let pages = 0;
+    for await (const page of connector.pullByIds!('contacts', [...ids, ids[5]!], { fields, links })) {
+      records.push(...page.records);
+      pages++;
+    }
+    // 130 distinct ids: two batch reads of ≤ 100, no search, links from the v4 batch endpoint.
+    expect(pages).toBe(2);
+    expect(connector.counts.read).toBe(2);
+    expect(connector.counts.search).toBe(0);
+    expect(connector.counts.associations).toBeGreaterThan(0);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    expect(byId.has(deleted)).toBe(false);
+    expect(byId.get(mergedAway)).toMatchObject({ deleted: true, mergedInto: survivor });
+    expect(byId.get(survivor)?.deleted).toBe(false);
+    expect(byId.get(ids[5]!)?.fields.nps_score).toBe('1');
+    expect(Object.keys(byId.get(ids[6]!)?.links ?? {}).sort()).toEqual([...links].sort());
+    expect(records.filter((r) => !r.deleted).every((r) => fields.every((f) => f in r.fields))).toBe(true);
+  });
+
   it('pushes updates in batches; injected per-record failures are reported, the rest is written', async () => {
     const connector = def.create(ctx);
     const ids = [...sandbox.state.objects.contacts.records.keys()].slice(0, 250).map(String);

@@ -70,7 +70,8 @@ describe('service end to end: OAuth install, backfill in a worker, webhook flow,
       config,
       logger: silent,
       host: '127.0.0.1',
-      server: { cookieSecure: false, uninstallWaitMs: 5_000 },
+      // Default uninstall: no waiting for a running job (the worker purges after it stops).
+      server: { cookieSecure: false },
     });
     worker = await startWorkerService({
       config,
@@ -144,6 +145,22 @@ describe('service end to end: OAuth install, backfill in a worker, webhook flow,
       30_000,
     );
     expect(webhookRuns.every((r) => r.summary.push.recordsWritten <= 3)).toBe(true);
+    // Read by id: the webhook run read the edited contact, not a time window.
+    expect(webhookRuns.some((r) => r.summary.pulled.contacts?.read === 1)).toBe(true);
+
+    // The worker's runs show on the server's /metrics (shared through Redis).
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /referral_sync_syncs_total\{crm="hubspot",kind="webhook",status="succeeded"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /referral_sync_syncs_total\{crm="hubspot",kind="backfill",status="succeeded"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/referral_sync_api_calls_total\{crm="hubspot",kind="read"\} [1-9]/);
+    expect(metrics).toMatch(/referral_sync_records_read_total\{crm="hubspot",object="contacts"\} [1-9]/);
+    expect(metrics).toMatch(
+      /referral_sync_sync_duration_seconds_count\{crm="hubspot",kind="webhook"\} [1-9]/,
+    );
   }, 60_000);
 
   it('keeps two tenants isolated, and uninstall removes only the uninstalled tenant', async () => {
@@ -190,4 +207,46 @@ describe('service end to end: OAuth install, backfill in a worker, webhook flow,
     expect(await store.getTenant(otherTenant.id)).not.toBeNull();
     expect(await store.loadReport(otherTenant.id)).not.toBeNull();
   }, 120_000);
+});
+
+describe('serve with only a private-app token: the portal is installed as a tenant at boot', () => {
+  const prefix = randomPrefix();
+  let sandboxes: RunningSandboxes;
+  let serve: RunningServe | undefined;
+  let worker: RunningWorker | undefined;
+
+  afterAll(async () => {
+    await worker?.close(5_000);
+    await serve?.close();
+    await sandboxes?.close();
+    await dropPrefix(prefix);
+  });
+
+  it('creates the tenant, backfills it in the worker, and reuses it on the next boot', async () => {
+    sandboxes = await startSandboxes({ seed: 23, contacts: 200, portalId: 7003 });
+    const hs = sandboxes.hubspot;
+    const port = await freePort();
+    const base = demoConfig({ port, publicUrl: `http://127.0.0.1:${port}` });
+    const config: AppConfig = {
+      ...base,
+      redis: { url: REDIS_URL, prefix },
+      hubspot: { privateAppToken: hs.credentials.privateAppToken, portalId: '7003', apiBaseUrl: hs.url },
+      salesforce: { loginUrl: base.salesforce.loginUrl, dailyBudgetShare: 0.2 },
+      worker: { concurrency: 2, syncIntervalMinutes: 60, shutdownTimeoutMs: 5_000 },
+    };
+    const runs: SyncSummary[] = [];
+    worker = await startWorkerService({ config, logger: silent, onRun: (_t, s) => runs.push(s) });
+    serve = await startServe({ config, logger: silent, host: '127.0.0.1', server: { cookieSecure: false } });
+    const tenant = await serve.context.store.findByAccount('hubspot', '7003');
+    expect(tenant).toMatchObject({ mode: 'private', status: 'connected' });
+    const backfill = await waitFor(() => runs.find((r) => r.mode === 'full'), 'private-app backfill', 90_000);
+    expect(backfill.tenantId).toBe(tenant!.id);
+    expect(backfill.push.recordsWritten).toBeGreaterThan(0);
+    expect(await serve.context.producer.nextScheduledAt(tenant!.id)).not.toBeNull();
+    await serve.close();
+
+    serve = await startServe({ config, logger: silent, host: '127.0.0.1', server: { cookieSecure: false } });
+    const tenants = (await serve.context.store.listTenants()).filter((t) => t.accountId === '7003');
+    expect(tenants.map((t) => t.id)).toEqual([tenant!.id]);
+  }, 150_000);
 });

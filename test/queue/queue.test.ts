@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job, JobId, Queue } from 'bull';
 import type { ChangeEvent } from '../../connectors/contract.js';
 import { AppError } from '../../src/errors.js';
-import { BullQueueProducer } from '../../src/queue/producer.js';
+import { BullQueueProducer, scheduleOffsetMs } from '../../src/queue/producer.js';
 import type { ProducerOptions } from '../../src/queue/producer.js';
 import { QueueSet } from '../../src/queue/queues.js';
 import { RedisTenantLocks, SYNC_LOCK } from '../../src/queue/tenant-lock.js';
@@ -267,6 +267,36 @@ describe('schedules', () => {
     expect(await producer.nextScheduledAt('t1')).toBeNull();
     expect(await queues.schedule.getRepeatableJobs()).toHaveLength(0);
   });
+
+  it('spreads the tenants over the interval: a stable per-tenant offset from the boundary', async () => {
+    const every = 60_000;
+    const offsets = Array.from({ length: 100 }, (_, i) => scheduleOffsetMs(`tenant-${i}`, every));
+    expect(offsets.every((o) => Number.isInteger(o) && o >= 0 && o < every)).toBe(true);
+    expect(new Set(offsets).size).toBeGreaterThan(95);
+    // Spread, not clustered: every tenth of the interval gets some tenants.
+    expect(new Set(offsets.map((o) => Math.floor(o / (every / 10)))).size).toBe(10);
+    expect(scheduleOffsetMs('tenant-7', every)).toBe(offsets[7]);
+
+    await producer.schedule('tenant-7', every);
+    await producer.schedule('tenant-8', every);
+    const a = (await producer.nextScheduledAt('tenant-7'))!.getTime();
+    const b = (await producer.nextScheduledAt('tenant-8'))!.getTime();
+    expect((a - offsets[7]!) % every).toBe(0);
+    expect((b - offsets[8]!) % every).toBe(0);
+    expect(a).not.toBe(b);
+  });
+
+  it('a tick queues the run delayed by the tenant offset', async () => {
+    await worker({ handlers: uniformHandlers(async () => undefined), kinds: [] });
+    await producer.schedule('t1', 2_000);
+    const job = await waitFor(
+      async () => (await queues.byKind.incremental.getDelayed())[0],
+      'delayed run',
+      10_000,
+    );
+    expect(job.opts.delay).toBeGreaterThan(0);
+    expect(job.opts.delay).toBeLessThanOrEqual(scheduleOffsetMs('t1', 2_000));
+  });
 });
 
 describe('shutdown and cancellation', () => {
@@ -326,5 +356,34 @@ describe('shutdown and cancellation', () => {
     expect((await producer.depths()).backfill.waiting).toBe(0);
     expect((await producer.depths()).incremental.delayed).toBe(1);
     expect((await producer.depths()).reevaluate.delayed).toBe(0);
+  });
+
+  it('uninstall without waiting: the run stops at its next checkpoint, then the worker purges what it wrote', async () => {
+    const purged: string[] = [];
+    const lateWrites: string[] = [];
+    await worker({
+      lockTtlMs: 600,
+      onTenantCancelled: async (tenantId) => {
+        purged.push(tenantId);
+        lateWrites.splice(0);
+      },
+      handlers: uniformHandlers(async (tenantId, ctx) => {
+        for (;;) {
+          // A checkpoint write, as a run does after each page.
+          lateWrites.push(tenantId);
+          if (ctx.signal.aborted) return { more: true };
+          await sleep(20);
+        }
+      }),
+    });
+    await producer.enqueue('backfill', 't1');
+    await waitFor(() => lateWrites.length >= 2, 'running');
+    const cancel = await producer.cancelTenant('t1', { waitMs: 0 });
+    // Answered while the run is still going: uninstall does not wait for it.
+    expect(cancel.stillRunning).toBe(1);
+    await waitFor(() => purged.includes('t1'), 'purge after the run stopped');
+    expect(lateWrites).toEqual([]);
+    expect((await producer.depths()).backfill.active).toBe(0);
+    expect((await producer.depths()).backfill.waiting).toBe(0);
   });
 });
