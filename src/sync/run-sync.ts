@@ -10,7 +10,7 @@
  *    the CRM and advances nothing a real run would need (dirty flag, code stream, ask caps, ledgers).
  */
 import { randomUUID } from 'node:crypto';
-import type { CrmConnector, CrmDefinition, Logger } from '../../connectors/contract.js';
+import type { CrmConnector, CrmDefinition, Logger, TaskWrite } from '../../connectors/contract.js';
 import { AppError, isAppError } from '../errors.js';
 import type { Report, Rules } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
@@ -123,10 +123,11 @@ export class PreviewBuilder {
     }
   }
 
-  finish(plan: SyncPlan): PlanPreview {
+  /** `tasks`: the plan's tasks not yet created (the ledger's done keys left out). */
+  finish(plan: SyncPlan, tasks: readonly TaskWrite[]): PlanPreview {
     const tasksByKind: Record<string, number> = {};
     const tasksByOwner: Record<string, number> = {};
-    for (const t of plan.tasks) {
+    for (const t of tasks) {
       tasksByKind[t.kind] = (tasksByKind[t.kind] ?? 0) + 1;
       const owner = t.ownerId ?? '(no owner)';
       tasksByOwner[owner] = (tasksByOwner[owner] ?? 0) + 1;
@@ -135,10 +136,10 @@ export class PreviewBuilder {
       fieldChanges: plan.engine.counts.fieldChanges,
       records: this.records,
       samples: Object.values(this.samples).flat(),
-      tasks: plan.tasks.length,
+      tasks: tasks.length,
       tasksByKind,
       tasksByOwner,
-      taskSamples: plan.tasks.slice(0, SAMPLE_SIZE).map((t) => ({
+      taskSamples: tasks.slice(0, SAMPLE_SIZE).map((t) => ({
         key: t.key,
         kind: t.kind,
         subject: t.subject,
@@ -233,7 +234,16 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         plan = await computePlan(deps, now, computeOptions);
       }
       previewing.addWrites(plan.heldWrites);
-      preview = previewing.finish(plan);
+      // Tasks re-planned while their occasion is recent (idempotent by key) but already created
+      // are not "what will be written": the preview shows the ones the push would create.
+      const ledger = await store.getTasks(
+        tenantId,
+        plan.tasks.map((t) => t.key),
+      );
+      preview = previewing.finish(
+        plan,
+        plan.tasks.filter((t) => ledger.get(t.key)?.state !== 'done'),
+      );
       await options.checkpoint?.('computed');
 
       if (!dryRun) {
