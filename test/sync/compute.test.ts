@@ -71,11 +71,15 @@ describe('computePlan (streaming)', () => {
       definition: hubspotDefinition({ clientId: 'c', clientSecret: 's' }),
     };
 
+    // Kept decoded between passes (small objects) or streamed on every pass: the same plan.
+    const kept: PlannedWrite[] = [];
+    const keptPlan = await computePlan(deps, NOW, { onWrites: async (w) => void kept.push(...w) });
     const streamed: PlannedWrite[] = [];
     let calls = 0;
     let progressBeforeLastCall = 0;
     let progress = 0;
     const plan = await computePlan(deps, NOW, {
+      memoMaxRecords: 0,
       onWrites: async (writes) => {
         calls++;
         progressBeforeLastCall = progress;
@@ -102,6 +106,8 @@ describe('computePlan (streaming)', () => {
       },
     );
     const all = [...streamed, ...plan.heldWrites];
+    expect(plansById([...kept, ...keptPlan.heldWrites])).toEqual(plansById(all));
+    expect(keptPlan.tasks).toEqual(plan.tasks);
     expect(plan.writes).toBe(all.length);
     expect(plansById(all)).toEqual(
       new Map(
