@@ -63,8 +63,6 @@ export interface SyncPlan {
   engine: Omit<EngineResult, 'personPlans' | 'dealPlans' | 'companyPlans'>;
   /** Code-stream position after this plan (saved by a real run only). */
   codePosition: number;
-  /** Ask tasks per owner in this plan (consumes today's per-owner cap in a real run). */
-  asksByOwner: Record<string, number>;
   /** People evaluated (for progress and summaries). */
   people: number;
 }
@@ -188,7 +186,18 @@ export function dayKey(now: Date): string {
   return `${ASKS_FLAG_PREFIX}${now.toISOString().slice(0, 10)}`;
 }
 
-export async function asksToday(store: Store, tenantId: string, now: Date): Promise<Record<string, number>> {
+/** What is left of today's per-owner ask cap (owners not listed have the whole cap: OwnerBudget's default). */
+export async function remainingAskBudgets(
+  deps: Pick<ComputeDeps, 'store' | 'tenantId' | 'rules'>,
+  now: Date,
+): Promise<Record<string, number>> {
+  const budgets: Record<string, number> = {};
+  for (const [owner, n] of Object.entries(await asksToday(deps.store, deps.tenantId, now)))
+    budgets[owner] = Math.max(0, deps.rules.asks.perOwnerDailyCap - n);
+  return budgets;
+}
+
+async function asksToday(store: Store, tenantId: string, now: Date): Promise<Record<string, number>> {
   const flag = await store.getFlag(tenantId, dayKey(now));
   return flag !== null && typeof flag === 'object' && !Array.isArray(flag)
     ? (flag as Record<string, number>)
@@ -376,11 +385,7 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
   const { signal } = options;
   const { secret, start } = await codeSource(deps);
   const stream = codeStream(secret, start);
-  const used = await asksToday(deps.store, deps.tenantId, now);
-  // Owners not listed get the whole daily cap (OwnerBudget's default).
-  const ownerBudgets: Record<string, number> = {};
-  for (const [owner, n] of Object.entries(used))
-    ownerBudgets[owner] = Math.max(0, deps.rules.asks.perOwnerDailyCap - n);
+  const ownerBudgets = await remainingAskBudgets(deps, now);
   const previousCodes = new Map<string, string>();
 
   // Plans arrive through onPlan while the engine works on a page; the page's origin says where
@@ -562,11 +567,6 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
     objectOf,
   );
   const tasks = result.tasks.map((t) => toTaskWrite(t, objectOf, deps.mapping));
-  const asksByOwner: Record<string, number> = {};
-  for (const t of result.tasks) {
-    if (t.kind === 'ask' && t.ownerId !== undefined)
-      asksByOwner[t.ownerId] = (asksByOwner[t.ownerId] ?? 0) + 1;
-  }
   const { personPlans: _p, dealPlans: _d, companyPlans: _c, ...engine } = result;
   return {
     heldWrites: held,
@@ -574,7 +574,6 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
     tasks,
     engine,
     codePosition: stream.position(),
-    asksByOwner,
     people: result.counts.people,
   };
 }

@@ -29,7 +29,7 @@ import type { ComputeDeps, ComputeOptions, PlannedWrite, SyncPlan } from './comp
 import {
   ASK_HISTORY_OBJECT,
   SPEND_HISTOGRAM_FLAG,
-  asksToday,
+  remainingAskBudgets,
   attachAsks,
   codeSource,
   codeStream,
@@ -136,10 +136,7 @@ export async function reevaluateDue(
   // A draw past the checked ones counts as taken (one more draw), never as free unchecked.
   const isTaken = (code: string): boolean => inUse.has(code) || !checked.has(code);
 
-  const used = await asksToday(store, tenantId, now);
-  const ownerBudgets: Record<string, number> = {};
-  for (const [owner, n] of Object.entries(used))
-    ownerBudgets[owner] = Math.max(0, deps.rules.asks.perOwnerDailyCap - n);
+  const ownerBudgets = await remainingAskBudgets(deps, now);
 
   // ---- evaluate, plan, hand on
   const streamed: PlannedWrite[] = [];
@@ -203,10 +200,6 @@ export async function reevaluateDue(
   if (scheduled !== null && scheduled.getTime() < nextAt) nextAt = scheduled.getTime();
 
   const tasks = result.tasks.map((t) => toTaskWrite(t, objectOf, deps.mapping));
-  const asksByOwner: Record<string, number> = {};
-  for (const t of result.tasks) {
-    if (t.ownerId !== undefined) asksByOwner[t.ownerId] = (asksByOwner[t.ownerId] ?? 0) + 1;
-  }
   // The dashboard's figures stay those of the last full run (time alone moves few of them).
   const stored = await store.loadReport(tenantId);
   const report = (stored?.report as unknown as Report | undefined) ?? new ReportAccumulator().finish();
@@ -233,7 +226,6 @@ export async function reevaluateDue(
       timingsMs: {},
     },
     codePosition: stream.position(),
-    asksByOwner,
     people: people.length,
   };
 }

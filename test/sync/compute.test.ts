@@ -16,6 +16,7 @@ import { MemoryStore, generateKeyRing } from '../../src/store/index.js';
 import { codeStream, computePlan } from '../../src/sync/compute.js';
 import type { ComputeDeps, PlannedWrite } from '../../src/sync/compute.js';
 import { loadMapping } from '../../src/sync/mapping.js';
+import { cacheAccount } from './helpers.js';
 import { REDIS_URL, deletePrefix, randomPrefix, redisHarness } from '../store/helpers.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -47,19 +48,7 @@ describe('computePlan (streaming)', () => {
     const snapshots = new RedisSnapshotCache(redis, prefix);
     const tenantId = 'stream';
     const account = generateAccount({ seed: 4, people: 8000, deals: 2000, referrals: 600, now: NOW });
-    const put = async (object: string, records: readonly { id: string }[]) => {
-      for (let i = 0; i < records.length; i += 2000)
-        await snapshots.put(
-          tenantId,
-          object,
-          records.slice(i, i + 2000).map((r) => ({ id: r.id, json: encodeSnapshot(r) })),
-        );
-    };
-    await put('contacts', account.people);
-    await put('companies', account.companies);
-    await put('deals', account.deals);
-    await put('tickets', account.tickets);
-    await put('owners', account.owners);
+    await cacheAccount(snapshots, tenantId, account, 'in-records');
     await harness.store.setFlag(tenantId, 'code-secret', SECRET.toString('base64'), 86_400_000);
     const mapping = loadMapping('hubspot');
     const deps: ComputeDeps = {

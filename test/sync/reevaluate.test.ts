@@ -8,10 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { CrmConnector, RecordUpdate, TaskWrite } from '../../connectors/contract.js';
 import { hubspotDefinition } from '../../connectors/hubspot/index.js';
 import { DEFAULT_RULES, generateAccount } from '../../src/engine/index.js';
-import { RedisSnapshotCache, encodeSnapshot } from '../../src/store/snapshot-cache.js';
+import { RedisSnapshotCache } from '../../src/store/snapshot-cache.js';
 import { computePlan } from '../../src/sync/compute.js';
 import type { ComputeDeps, PlannedWrite } from '../../src/sync/compute.js';
 import { loadMapping } from '../../src/sync/mapping.js';
+import { cacheAccount } from './helpers.js';
 import { DIRTY_FLAG } from '../../src/sync/pull.js';
 import { reevaluateDue } from '../../src/sync/reevaluate.js';
 import { runSync } from '../../src/sync/run-sync.js';
@@ -67,27 +68,7 @@ describe('re-evaluation at the next change instant (no rescan)', () => {
     const account = generateAccount({ seed: 12, people: 3000, deals: 800, referrals: 250, now: T0 });
     // The pipeline's people carry no `asks`: the ask history is its own table (and the CRM's
     // last-asked date), as the pull and push leave it.
-    await snapshots.put(
-      tenantId,
-      '~asks',
-      account.people.flatMap((p) =>
-        p.asks === undefined ? [] : [{ id: p.id, json: JSON.stringify(p.asks.map((d) => d.getTime())) }],
-      ),
-    );
-    for (const p of account.people) delete p.asks;
-    for (const [object, records] of [
-      ['contacts', account.people],
-      ['companies', account.companies],
-      ['deals', account.deals],
-      ['tickets', account.tickets],
-      ['owners', account.owners],
-    ] as const) {
-      await snapshots.put(
-        tenantId,
-        object,
-        (records as readonly { id: string }[]).map((r) => ({ id: r.id, json: encodeSnapshot(r) })),
-      );
-    }
+    await cacheAccount(snapshots, tenantId, account, 'history');
     await harness.store.createTenant({
       id: tenantId,
       crm: 'hubspot',

@@ -8,9 +8,10 @@ import type { CrmConnector, RecordUpdate, TaskWrite } from '../../connectors/con
 import { hubspotDefinition } from '../../connectors/hubspot/index.js';
 import { DEFAULT_RULES, generateAccount } from '../../src/engine/index.js';
 import { MemoryStore, generateKeyRing } from '../../src/store/index.js';
-import { MemorySnapshotCache, encodeSnapshot } from '../../src/store/snapshot-cache.js';
+import { MemorySnapshotCache } from '../../src/store/snapshot-cache.js';
 import { ASK_HISTORY_OBJECT, dayKey } from '../../src/sync/compute.js';
 import { loadMapping } from '../../src/sync/mapping.js';
+import { cacheAccount } from './helpers.js';
 import { DIRTY_FLAG } from '../../src/sync/pull.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import type { SyncDeps } from '../../src/sync/run-sync.js';
@@ -54,20 +55,7 @@ async function tenant() {
   const tenantId = 't';
   await store.createTenant({ id: tenantId, crm: 'hubspot', accountId: '1', mode: 'private', config: {} });
   const account = generateAccount({ seed: 21, people: 1500, deals: 300, referrals: 100, now: NOW });
-  for (const p of account.people) delete p.asks;
-  for (const [object, records] of [
-    ['contacts', account.people],
-    ['companies', account.companies],
-    ['deals', account.deals],
-    ['tickets', account.tickets],
-    ['owners', account.owners],
-  ] as const) {
-    await snapshots.put(
-      tenantId,
-      object,
-      (records as readonly { id: string }[]).map((r) => ({ id: r.id, json: encodeSnapshot(r) })),
-    );
-  }
+  await cacheAccount(snapshots, tenantId, account, 'drop');
   await store.setFlag(tenantId, DIRTY_FLAG, true, 86_400_000);
   const deps = (connector: CrmConnector): SyncDeps => ({
     tenantId,
