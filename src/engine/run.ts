@@ -46,6 +46,7 @@ import { ReportAccumulator } from './report.js';
 import type { Rules } from './rules.js';
 import { DAY_MS, DEFAULT_RULES } from './rules.js';
 import { SpendHistogram, statsFromHistogram } from './stats.js';
+import { FilteredIdMap } from './id-map.js';
 import { lowerTrim, ms } from './util.js';
 
 export interface LinkClick {
@@ -323,11 +324,15 @@ export class EngineRun {
   private readonly ledger = new Map<string, Map<string, LedgerEntry>>();
   private readonly referrers = new Map<string, ReferrerRef>();
   private readonly credited = new Map<string, AttributionDecision>();
+  /** `credited` behind a membership pre-filter, for the deals pass (complete once attributed). */
+  private creditedById: FilteredIdMap<AttributionDecision> | null = null;
   private readonly partnerRollups = new Map<string, PartnerRollup>();
   private readonly rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
 
   // ---- people
   private readonly extras = new Map<string, Extra>();
+  /** `extras` behind a membership pre-filter, for the people pass (built when it starts). */
+  private extrasById: FilteredIdMap<Extra> | null = null;
   private ctx: {
     now: number;
     rules: Rules;
@@ -639,12 +644,13 @@ export class EngineRun {
     this.enter('deals', ['attributed']);
     const { now, rules } = this;
     const counts = this.result.counts;
+    const credited = (this.creditedById ??= new FilteredIdMap(this.credited));
     for (const deal of deals) {
       counts.deals++;
       let decision: AttributionDecision | undefined;
       let referredId: string | undefined;
       for (const pid of deal.personIds) {
-        decision = this.credited.get(pid);
+        decision = credited.get(pid);
         if (decision !== undefined) {
           referredId = pid;
           break;
@@ -767,6 +773,7 @@ export class EngineRun {
     for (const [id, d] of this.credited) extraOf(id).attribution = d;
     for (const [id, r] of this.rollups) extraOf(id).rollup = r;
     this.ticketsByPerson.clear();
+    this.extrasById = new FilteredIdMap(this.extras);
     for (const [pid, c] of this.options.previousCodes ?? []) {
       const n = normalizeCode(c);
       if (!this.codeOwner.has(n) && !this.reserved.has(n)) this.reserved.set(n, pid);
@@ -827,10 +834,11 @@ export class EngineRun {
     const { now, rules } = this;
     const ctx = this.ctx!;
     const counts = this.result.counts;
+    const extras = this.extrasById!;
     const isTaken = (code: string): boolean => this.takenCodes.has(code) || this.reserved.has(code);
     for (const p of people) {
       counts.people++;
-      const x = this.extras.get(p.id) ?? NONE;
+      const x = extras.get(p.id) ?? NONE;
       ctx.tickets = x.tickets;
       const e = evaluatePerson(p, ctx);
       if (e.nextChangeAt !== null && e.nextChangeAt < this.nextAt) this.nextAt = e.nextChangeAt;

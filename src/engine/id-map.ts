@@ -1,0 +1,61 @@
+/**
+ * A read-only Map of person ids with a membership pre-filter in front of it (a Bloom filter of
+ * two probes into a bit array of about 16 bits per key).
+ *
+ * Why: the people pass looks up every one of 1M people in a map that holds the ~15 % who have
+ * tickets, an attribution or a roll-up. Measured at 1M people, that `Map.get` cost 370 ns per
+ * person inside the pass (0.37 s), against ~40 ns in a bare loop: between two lookups the
+ * evaluation of a person evicts the map's buckets, entries and key strings from the cache, so a
+ * miss walks cold memory. The filter is one cold word instead, and answers "not here" for the
+ * other 85 % (false positives, about 1.5 %, fall through to the map). `bench/engine.ts` showed
+ * the people phase 2.08 s → 1.7 s.
+ */
+import { fnv1a } from './util.js';
+
+const BITS_PER_KEY = 16;
+
+export class FilteredIdMap<V> {
+  private readonly bits: Uint32Array;
+  private readonly mask: number;
+
+  constructor(private readonly map: ReadonlyMap<string, V>) {
+    let words = 32;
+    while (words * 32 < map.size * BITS_PER_KEY) words *= 2;
+    this.bits = new Uint32Array(words);
+    this.mask = words * 32 - 1;
+    for (const key of map.keys()) {
+      const h = fnv1a(key);
+      const a = h & this.mask;
+      const b = mix(h) & this.mask;
+      this.bits[a >>> 5] = this.bits[a >>> 5]! | (1 << (a & 31));
+      this.bits[b >>> 5] = this.bits[b >>> 5]! | (1 << (b & 31));
+    }
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Whether `id` may be in the map (false: certainly not). */
+  mayHave(id: string): boolean {
+    const h = fnv1a(id);
+    const a = h & this.mask;
+    if ((this.bits[a >>> 5]! & (1 << (a & 31))) === 0) return false;
+    const b = mix(h) & this.mask;
+    return (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0;
+  }
+
+  get(id: string): V | undefined {
+    return this.mayHave(id) ? this.map.get(id) : undefined;
+  }
+}
+
+/** The second probe's index: murmur3's finaliser of the first hash (independent enough bits). */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
