@@ -27,8 +27,20 @@ import type { PushCounts } from './push.js';
 
 export const ERR_SYNC_FAILED = 'ERR_SYNC_FAILED';
 export const NEXT_EVALUATION_FLAG = 'next-eval';
+/** When the last real full computation ran (the sync's clock, ISO): see FULL_COMPUTE_MAX_AGE_MS. */
+export const FULL_COMPUTE_FLAG = 'full-computed-at';
 
 export type SyncMode = 'full' | 'incremental' | 'recompute';
+
+/**
+ * A time-only run re-evaluates just the due people, and leaves roll-ups, attribution and the
+ * report as the last full computation made them (time alone moves none of them but readiness
+ * counts). At least once a day the whole account is computed again instead: the dashboard's
+ * figures are then never more than a day old, and the full plan is the daily consistency sweep
+ * (anything a targeted run could not see, such as a CRM edit whose webhook was lost and which
+ * the cursor did not bring, is written back then).
+ */
+export const FULL_COMPUTE_MAX_AGE_MS = 86_400_000;
 
 export interface SyncDeps {
   tenantId: string;
@@ -63,6 +75,11 @@ export interface SyncOptions {
    */
   pull?: () => Promise<Record<string, PullCounts>>;
   onProgress?: (progress: SyncProgress) => void;
+  /**
+   * How old the last full computation may be for a time-only run to re-evaluate just the due
+   * people (default a day, `FULL_COMPUTE_MAX_AGE_MS`); older, the run computes the whole account.
+   */
+  fullComputeMaxAgeMs?: number;
   /** Test hook: called between phases (crash injection): pulled → computed → tasks → pushed. */
   checkpoint?: (stage: 'pulled' | 'computed' | 'tasks' | 'pushed') => void | Promise<void>;
 }
@@ -225,9 +242,15 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
           }
         },
       };
-      // Only time passed (nothing the engine reads changed, nothing forced): re-evaluate just the
-      // people whose instant came, not the account. A dry run always shows the whole plan.
-      targeted = !dirty && options.force !== true && !dryRun;
+      // Only time passed (nothing the engine reads changed, nothing forced) and the last full
+      // computation is recent: re-evaluate just the people whose instant came, not the account.
+      // A dry run always shows the whole plan.
+      targeted =
+        !dirty &&
+        options.force !== true &&
+        !dryRun &&
+        (await lastFullComputeAge(store, tenantId, now)) <=
+          (options.fullComputeMaxAgeMs ?? FULL_COMPUTE_MAX_AGE_MS);
       if (targeted) plan = await reevaluateDue(deps, now, computeOptions);
       if (plan === null) {
         targeted = false;
@@ -281,7 +304,10 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
           asked.map((t) => t.person.id),
           now,
         );
-        if (!targeted) await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
+        if (!targeted) {
+          await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
+          await store.setFlag(tenantId, FULL_COMPUTE_FLAG, now.toISOString(), 3650 * 86_400_000);
+        }
         const next = plan.engine.nextEvaluationAt;
         if (next === null) await store.clearFlag(tenantId, NEXT_EVALUATION_FLAG);
         else await store.setFlag(tenantId, NEXT_EVALUATION_FLAG, next.toISOString(), 3650 * 86_400_000);
@@ -347,4 +373,11 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
     deps.logger?.error({ tenantId, runId, code: appError.code }, 'sync failed');
     throw appError;
   }
+}
+
+/** Milliseconds since the last real full computation (Infinity if none is on record). */
+async function lastFullComputeAge(store: Store, tenantId: string, now: Date): Promise<number> {
+  const at = await store.getFlag(tenantId, FULL_COMPUTE_FLAG);
+  const t = typeof at === 'string' ? Date.parse(at) : NaN;
+  return Number.isNaN(t) ? Infinity : now.getTime() - t;
 }

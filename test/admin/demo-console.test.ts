@@ -85,6 +85,8 @@ describe.skipIf(!existsSync(CHROMIUM))('admin console on the demo (sandbox CRMs,
     expect(await page.textContent('[data-figure="ready"]')).toBe(fmt(r.ready));
     expect(await page.textContent('[data-figure="referrals"]')).toBe(fmt(r.referrals));
     expect(await page.textContent('[data-figure="converted"]')).toBe(fmt(r.converted));
+    // How old the figures are (the stored report's time, the last full computation).
+    expect(await page.textContent('#report-as-of')).toMatch(/^Figures as of \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     // Referred revenue over time, month by month as the pipeline's report holds it.
     const months = r.revenueByMonth.map((m) => m.month);
     expect(months.length === 0).toBe(r.converted === 0);

@@ -15,7 +15,7 @@ import { loadMapping } from '../../src/sync/mapping.js';
 import { cacheAccount } from './helpers.js';
 import { DIRTY_FLAG } from '../../src/sync/pull.js';
 import { reevaluateDue } from '../../src/sync/reevaluate.js';
-import { runSync } from '../../src/sync/run-sync.js';
+import { FULL_COMPUTE_FLAG, runSync } from '../../src/sync/run-sync.js';
 import type { SyncDeps } from '../../src/sync/run-sync.js';
 import { REDIS_URL, deletePrefix, randomPrefix, redisHarness } from '../store/helpers.js';
 
@@ -124,7 +124,9 @@ describe('re-evaluation at the next change instant (no rescan)', () => {
     // compute at the same instant finds nothing left to change for anyone.
     now = t1;
     connector.updates.length = 0;
-    const second = await runSync(deps, { mode: 'recompute' });
+    // (The last full computation is 3+ days old: allow that, or the daily full sweep would run.)
+    const second = await runSync(deps, { mode: 'recompute', fullComputeMaxAgeMs: 30 * 86_400_000 });
+    expect(second.people).toBe(plan!.people);
     expect(second.push.recordsWritten).toBe(targeted.length);
     expect(connector.updates.map((u) => u.id).sort()).toEqual(targeted.map((w) => w.plan.id).sort());
     const after: PlannedWrite[] = [];
@@ -132,5 +134,17 @@ describe('re-evaluation at the next change instant (no rescan)', () => {
     expect([...after, ...check.heldWrites]).toEqual([]);
     const next = await harness.store.nextDueAt(tenantId);
     expect(next!.getTime()).toBeGreaterThan(t1.getTime());
+
+    // By default a time-only run more than a day after the last full computation computes the
+    // whole account (the report is refreshed); right after it, time-only runs are targeted again.
+    expect(await harness.store.getFlag(tenantId, FULL_COMPUTE_FLAG)).toBe(T0.toISOString());
+    const reportBefore = await harness.store.loadReport(tenantId);
+    const sweep = await runSync(deps, { mode: 'recompute' });
+    expect(sweep.people).toBe(account.people.length);
+    expect(await harness.store.getFlag(tenantId, FULL_COMPUTE_FLAG)).toBe(t1.toISOString());
+    expect((await harness.store.loadReport(tenantId))!.report).not.toEqual(reportBefore!.report);
+    const again = await runSync(deps, { mode: 'recompute' });
+    expect(again.people).toBeLessThan(account.people.length / 2);
+    expect(await harness.store.getFlag(tenantId, FULL_COMPUTE_FLAG)).toBe(t1.toISOString());
   }, 120_000);
 });

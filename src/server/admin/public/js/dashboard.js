@@ -2,7 +2,7 @@
 // with Chart.js charts: funnel, referred revenue over time, top referrers/partners, conversion per
 // segment and per A/B variant, and the data-quality table with what to fix.
 import { get } from './api.js';
-import { clear, h, money, num, pct, table } from './dom.js';
+import { clear, h, money, num, pct, table, when } from './dom.js';
 import { reportOf } from './plan.js';
 
 const charts = [];
@@ -98,6 +98,18 @@ export async function renderDashboard(panel, ctx) {
     return;
   }
   const ttc = r.timeToConversionDays;
+  const savedAt = res.report?.savedAt; // the stored report: { report, savedAt }
+  if (typeof savedAt === 'string') {
+    // Re-evaluations between full computations update the CRM, not these figures (see
+    // FULL_COMPUTE_MAX_AGE_MS): say how old they are.
+    panel.append(
+      h(
+        'p',
+        { class: 'muted', id: 'report-as-of' },
+        `Figures as of ${when(savedAt)}: the last full computation of the account (at least daily).`,
+      ),
+    );
+  }
   panel.append(
     h(
       'ul',
