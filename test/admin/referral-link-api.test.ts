@@ -110,24 +110,28 @@ describe('admin API: referral link', () => {
     ['a space inside', 'https://www.acme.test/re fer'],
     ['a tab inside', 'https://www.acme.test/re\tfer'],
     ['a newline inside', 'https://www.acme.test/refer\n?x=1'],
+    ['a control character inside', 'https://www.acme.test/re\u0007fer'],
     ['an empty string', ''],
     ['a number', 42],
     ['one character too long', `https://www.acme.test/${'a'.repeat(LANDING_URL_MAX_LENGTH)}`],
   ];
-  it.each(refused)('refuses %s with ERR_INVALID_INPUT on landingUrl, storing nothing', async (_what, value) => {
-    await putLink({ landingUrl: 'https://www.acme.test/before' }).expect(200);
-    const res = await putLink({ landingUrl: value }).expect(400);
-    expect(res.body.error.code).toBe(ERR_INVALID_INPUT);
-    const issues = res.body.error.details.issues as { path: string; message: string }[];
-    expect(issues.length).toBeGreaterThan(0);
-    for (const issue of issues) {
-      expect(issue.path).toBe('landingUrl');
-      expect(issue.message).toMatch(/\S/);
-    }
-    expect((await c.store.getTenant(tenantId))?.config.settings.landingUrl).toBe(
-      'https://www.acme.test/before',
-    );
-  });
+  it.each(refused)(
+    'refuses %s with ERR_INVALID_INPUT on landingUrl, storing nothing',
+    async (_what, value) => {
+      await putLink({ landingUrl: 'https://www.acme.test/before' }).expect(200);
+      const res = await putLink({ landingUrl: value }).expect(400);
+      expect(res.body.error.code).toBe(ERR_INVALID_INPUT);
+      const issues = res.body.error.details.issues as { path: string; message: string }[];
+      expect(issues.length).toBeGreaterThan(0);
+      for (const issue of issues) {
+        expect(issue.path).toBe('landingUrl');
+        expect(issue.message).toMatch(/\S/);
+      }
+      expect((await c.store.getTenant(tenantId))?.config.settings.landingUrl).toBe(
+        'https://www.acme.test/before',
+      );
+    },
+  );
 
   it('refuses unknown fields and a missing landingUrl', async () => {
     const extra = await putLink({ landingUrl: 'https://www.acme.test/', redirect: 'x' }).expect(400);

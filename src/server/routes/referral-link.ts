@@ -60,11 +60,12 @@ export const LandingUrlSchema = z
   .trim()
   .min(1, 'enter the address of your landing page, e.g. https://www.example.com/refer')
   .max(LANDING_URL_MAX_LENGTH, `at most ${LANDING_URL_MAX_LENGTH} characters`)
-  .regex(/^[^\s\u0000-\u001f\u007f]*$/, 'must not contain spaces or control characters')
+  .regex(/^[^\s\p{Cc}]*$/u, 'must not contain spaces or control characters')
   .pipe(
     z.url({
       protocol: /^https?$/,
-      error: 'must be an absolute address starting with https:// or http://, e.g. https://www.example.com/refer',
+      error:
+        'must be an absolute address starting with https:// or http://, e.g. https://www.example.com/refer',
     }),
   )
   .refine((value) => {

@@ -7,6 +7,8 @@ import { ApiError, get, put } from './api.js';
 import { clear, h } from './dom.js';
 
 const EXAMPLE_PAGE = 'https://www.example.com/refer';
+/** The server's limit (LANDING_URL_MAX_LENGTH), for the hint only: no maxlength, which would cut a paste silently. */
+const MAX_LENGTH = 2000;
 
 /** The tenant's view: `/referral-link` plus the click window of its rules (default if unreadable). */
 async function load(tid) {
@@ -21,18 +23,26 @@ function fill(template, code) {
   return template === null ? null : template.replace('{code}', code);
 }
 
-/** Where a visitor of the example link lands with this landing page, or null if it is no http(s) URL. */
-function landingPreview(value, code) {
+/**
+ * A hint while typing (the server's rules decide on save): what looks wrong with the address, or
+ * where a visitor of the example link would land with it.
+ */
+function landingHint(value, code) {
+  if (value === '') return `The page with your referral form, e.g. ${EXAMPLE_PAGE}.`;
+  if (/\s/.test(value)) return 'Hint: an address has no spaces.';
+  if (value.length > MAX_LENGTH) return `Hint: at most ${MAX_LENGTH} characters (now ${value.length}).`;
   let url;
   try {
-    url = new URL(value.trim());
+    url = new URL(value);
   } catch {
-    return null;
+    url = null;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    return 'Hint: use a full address starting with https:// (or http://).';
+  if (url.username !== '' || url.password !== '') return 'Hint: leave out the user name and password.';
   url.searchParams.set('rs_click', 'CLICK-ID');
   url.searchParams.set('rs_code', code);
-  return url.toString();
+  return `A visitor of the example link lands on ${url.toString()} (CLICK-ID: new for each click).`;
 }
 
 function summary(view) {
@@ -76,7 +86,12 @@ export async function renderReferralLink(panel, ctx) {
   clear(panel);
 
   const summaryBox = h('div', {});
-  const status = h('p', { id: 'referral-link-status', class: 'status', role: 'status', 'aria-live': 'polite' });
+  const status = h('p', {
+    id: 'referral-link-status',
+    class: 'status',
+    role: 'status',
+    'aria-live': 'polite',
+  });
   const say = (message, kind = 'info') => {
     status.className = `status ${kind}`;
     status.textContent = message;
@@ -90,7 +105,6 @@ export async function renderReferralLink(panel, ctx) {
     autocomplete: 'url',
     spellcheck: 'false',
     required: true,
-    maxlength: '2000',
     placeholder: EXAMPLE_PAGE,
     value: view.landingUrl ?? '',
     'aria-describedby': 'landing-url-hint landing-url-error',
@@ -103,12 +117,7 @@ export async function renderReferralLink(panel, ctx) {
     hidden: true,
   });
   const showHint = () => {
-    const value = input.value.trim();
-    const lands = value === '' ? null : landingPreview(value, view.exampleCode);
-    if (value === '') hint.textContent = `The page with your referral form, e.g. ${EXAMPLE_PAGE}.`;
-    else if (lands === null)
-      hint.textContent = 'Hint: use a full address starting with https:// (or http://).';
-    else hint.textContent = `A visitor of the example link lands on ${lands} (CLICK-ID: new for each click).`;
+    hint.textContent = landingHint(input.value.trim(), view.exampleCode);
   };
   const clearError = () => {
     error.hidden = true;
@@ -130,7 +139,12 @@ export async function renderReferralLink(panel, ctx) {
     'Use the tracked link in the CRM',
   );
   const useTrackedHelp = h('p', { id: 'use-tracked-link-help', class: 'muted' });
-  const trackedBox = h('div', { id: 'tracked-link-switch' }, h('div', { class: 'row' }, useTracked), useTrackedHelp);
+  const trackedBox = h(
+    'div',
+    { id: 'tracked-link-switch' },
+    h('div', { class: 'row' }, useTracked),
+    useTrackedHelp,
+  );
   const apply = () => {
     clear(summaryBox).append(summary(view));
     trackedBox.hidden = view.tracked;
@@ -148,15 +162,12 @@ export async function renderReferralLink(panel, ctx) {
   const form = h(
     'form',
     { id: 'referral-link-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: 'landing-url' }, 'Landing page URL'), input, hint, error),
     h(
       'div',
-      { class: 'field' },
-      h('label', { for: 'landing-url' }, 'Landing page URL'),
-      input,
-      hint,
-      error,
+      { class: 'row' },
+      h('button', { type: 'submit', class: 'primary', id: 'landing-url-save' }, 'Save landing page'),
     ),
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', id: 'landing-url-save' }, 'Save landing page')),
   );
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
