@@ -8,8 +8,10 @@ import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { JsonValue } from '../../../connectors/contract.js';
+import { CodeIssuer, seededRandom } from '../../engine/index.js';
 import { isAppError } from '../../errors.js';
 import type { Tenant } from '../../store/types.js';
+import { loadMapping } from '../../sync/mapping.js';
 import { parseOrThrow } from '../../validation.js';
 import { forgetPreview, recordPreview, requireRecentPreview } from '../admin/write-back-gate.js';
 import type { ServerDeps } from '../deps.js';
@@ -35,6 +37,19 @@ const rulesBody = z.strictObject({ rules: z.unknown() });
 const mappingBody = z.strictObject({ override: z.unknown() });
 const objectParam = z.string().regex(/^[A-Za-z0-9_]{1,80}$/, 'CRM object name');
 const referralLinkBody = z.strictObject({ landingUrl: LandingUrlSchema.nullable() });
+
+/** A fixed, valid code (check character included) for the page's example link; nobody holds it. */
+const EXAMPLE_CODE = new CodeIssuer(seededRandom(20_260_101)).draw();
+
+/** The template the tenant's `referral_link` values are built from (shipped mapping + override). */
+function linkTemplateOf(tenant: Tenant): string | null {
+  try {
+    return loadMapping(tenant.crm, tenant.config.mappingOverride ?? undefined).referralLinkTemplate;
+  } catch {
+    // Overrides are validated when saved; an unreadable one is shown as "unknown", not a 500.
+    return null;
+  }
+}
 
 function locals(res: Response): Locals {
   return res.locals as Locals;
@@ -181,15 +196,23 @@ export function adminApiRouter(deps: ServerDeps, sessions: Sessions): Router {
     res.json({ plan });
   });
 
-  // The tenant's referral link: where `/r/<tenant>/<code>` sends visitors (its landing page),
-  // and the link template that points at that route (set it through the mapping override).
-  const referralLinkView = (tenant: Tenant) => ({
-    landingUrl:
-      typeof tenant.config.settings[LANDING_URL_SETTING] === 'string'
-        ? tenant.config.settings[LANDING_URL_SETTING]
-        : null,
-    trackedLinkTemplate: `${deps.config.publicUrl}/r/${tenant.id}/{code}`,
-  });
+  // The tenant's referral link: where `/r/<tenant>/<code>` sends visitors (its landing page), the
+  // link template that points at that route (set it through the mapping override), the template the
+  // CRM's `referral_link` values are built from now, and an example code to show what they look like.
+  const referralLinkView = (tenant: Tenant) => {
+    const trackedLinkTemplate = `${deps.config.publicUrl}/r/${tenant.id}/{code}`;
+    const linkTemplate = linkTemplateOf(tenant);
+    return {
+      landingUrl:
+        typeof tenant.config.settings[LANDING_URL_SETTING] === 'string'
+          ? tenant.config.settings[LANDING_URL_SETTING]
+          : null,
+      trackedLinkTemplate,
+      linkTemplate,
+      tracked: linkTemplate === trackedLinkTemplate,
+      exampleCode: EXAMPLE_CODE,
+    };
+  };
   tenantRoutes.get('/referral-link', (_req, res) => {
     res.json(referralLinkView(locals(res).tenant));
   });

@@ -44,8 +44,36 @@ export const LANDING_URL_SETTING = 'landingUrl';
 export const CLICK_PARAM = 'rs_click';
 export const CODE_PARAM = 'rs_code';
 
-/** An absolute http(s) URL (zod's `z.url` checks it parses as a URL with that scheme). */
-export const LandingUrlSchema = z.url({ protocol: /^https?$/ }).max(2_000);
+/** Longest landing page address accepted (redirect targets beyond that break some browsers). */
+export const LANDING_URL_MAX_LENGTH = 2_000;
+
+/**
+ * The landing page: an absolute http(s) URL with a host, and nothing a redirect should never carry:
+ * no other scheme (`javascript:`, `data:`, `ftp:` …), no user name or password (credentials would
+ * be handed to every visitor and `https://brand.test@evil.test` disguises the real host), no
+ * whitespace or control character (`new URL` silently drops some, so what is stored would not be
+ * what is visited). Surrounding spaces (a pasted address) are trimmed. Each rule has its own
+ * message: the admin page shows the server's message next to the field.
+ */
+export const LandingUrlSchema = z
+  .string({ error: 'an address such as https://www.example.com/refer' })
+  .trim()
+  .min(1, 'enter the address of your landing page, e.g. https://www.example.com/refer')
+  .max(LANDING_URL_MAX_LENGTH, `at most ${LANDING_URL_MAX_LENGTH} characters`)
+  .regex(/^[^\s\p{Cc}]*$/u, 'must not contain spaces or control characters')
+  .pipe(
+    z.url({
+      protocol: /^https?$/,
+      error:
+        'must be an absolute address starting with https:// or http://, e.g. https://www.example.com/refer',
+    }),
+  )
+  .refine((value) => {
+    // zod runs this even after the URL check failed; that failure is already reported.
+    if (!URL.canParse(value)) return true;
+    const url = new URL(value);
+    return url.username === '' && url.password === '';
+  }, 'must not contain a user name or password (user:password@…)');
 
 export interface ReferralLinkOptions {
   /** Link visits per IP per minute (default 60: a shared office NAT, never a crawler's sweep). */

@@ -7,11 +7,13 @@ import { $, announce, h } from './dom.js';
 import { renderHealth } from './health.js';
 import { renderMappings } from './mappings.js';
 import { renderPreview } from './preview.js';
+import { renderReferralLink } from './referral-link.js';
 import { renderRules } from './rules.js';
 
 const TABS = {
   connect: renderConnect,
   rules: renderRules,
+  'referral-link': renderReferralLink,
   mappings: renderMappings,
   preview: renderPreview,
   health: renderHealth,
