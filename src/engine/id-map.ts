@@ -1,6 +1,6 @@
 /**
- * A read-only Map of person ids with a membership pre-filter in front of it (a Bloom filter of
- * two probes into a bit array of about 16 bits per key).
+ * Read-only Maps and Sets of person ids with a membership pre-filter in front of them (a Bloom
+ * filter of two probes into a bit array of about 16 bits per key).
  *
  * Why: the people pass looks up every one of 1M people in a map that holds the ~15 % who have
  * tickets, an attribution or a roll-up. Measured at 1M people, that `Map.get` cost 370 ns per
@@ -14,16 +14,17 @@ import { fnv1a } from './util.js';
 
 const BITS_PER_KEY = 16;
 
-export class FilteredIdMap<V> {
+/** The Bloom filter alone: `mayHave(id)` false means certainly not among the keys given. */
+export class IdFilter {
   private readonly bits: Uint32Array;
   private readonly mask: number;
 
-  constructor(private readonly map: ReadonlyMap<string, V>) {
+  constructor(keys: Iterable<string>, count: number) {
     let words = 32;
-    while (words * 32 < map.size * BITS_PER_KEY) words *= 2;
+    while (words * 32 < count * BITS_PER_KEY) words *= 2;
     this.bits = new Uint32Array(words);
     this.mask = words * 32 - 1;
-    for (const key of map.keys()) {
+    for (const key of keys) {
       const h = fnv1a(key);
       const a = h & this.mask;
       const b = mix(h) & this.mask;
@@ -32,11 +33,6 @@ export class FilteredIdMap<V> {
     }
   }
 
-  get size(): number {
-    return this.map.size;
-  }
-
-  /** Whether `id` may be in the map (false: certainly not). */
   mayHave(id: string): boolean {
     const h = fnv1a(id);
     const a = h & this.mask;
@@ -44,9 +40,40 @@ export class FilteredIdMap<V> {
     const b = mix(h) & this.mask;
     return (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0;
   }
+}
+
+/** A read-only Map of ids behind an `IdFilter` (the map must not change afterwards). */
+export class FilteredIdMap<V> {
+  private readonly filter: IdFilter;
+
+  constructor(private readonly map: ReadonlyMap<string, V>) {
+    this.filter = new IdFilter(map.keys(), map.size);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Whether `id` may be in the map (false: certainly not). */
+  mayHave(id: string): boolean {
+    return this.filter.mayHave(id);
+  }
 
   get(id: string): V | undefined {
-    return this.mayHave(id) ? this.map.get(id) : undefined;
+    return this.filter.mayHave(id) ? this.map.get(id) : undefined;
+  }
+}
+
+/** A read-only Set of ids behind an `IdFilter` (the set must not change afterwards). */
+export class FilteredIdSet {
+  private readonly filter: IdFilter;
+
+  constructor(private readonly set: ReadonlySet<string>) {
+    this.filter = new IdFilter(set.keys(), set.size);
+  }
+
+  has(id: string): boolean {
+    return this.filter.mayHave(id) && this.set.has(id);
   }
 }
 

@@ -46,7 +46,7 @@ import { ReportAccumulator } from './report.js';
 import type { Rules } from './rules.js';
 import { DAY_MS, DEFAULT_RULES } from './rules.js';
 import { SpendHistogram, statsFromHistogram } from './stats.js';
-import { FilteredIdMap } from './id-map.js';
+import { FilteredIdMap, FilteredIdSet } from './id-map.js';
 import { lowerTrim, ms } from './util.js';
 
 export interface LinkClick {
@@ -326,6 +326,7 @@ export class EngineRun {
   private readonly credited = new Map<string, AttributionDecision>();
   /** `credited` behind a membership pre-filter, for the deals pass (complete once attributed). */
   private creditedById: FilteredIdMap<AttributionDecision> | null = null;
+  private wantedReferrersById: FilteredIdSet | null = null;
   private readonly partnerRollups = new Map<string, PartnerRollup>();
   private readonly rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
 
@@ -515,8 +516,10 @@ export class EngineRun {
     this.enter('referrer-index', ['people-index']);
     const d = this.directory;
     const wantNames = d.wantedNames.size > 0;
+    // Complete after the first pass; most people are not among them (see FilteredIdSet).
+    const wantedReferrers = (this.wantedReferrersById ??= new FilteredIdSet(this.wantedReferrers));
     for (const p of people) {
-      if (this.wantedReferrers.has(p.id)) this.byId.set(p.id, this.refOf(p));
+      if (wantedReferrers.has(p.id)) this.byId.set(p.id, this.refOf(p));
       const stored = (p.current ?? NO_VALUES).referral_code;
       const code = typeof stored === 'string' ? normalizeCode(stored) : undefined;
       const holds = code !== undefined && this.codeOwner.get(code) === p.id;

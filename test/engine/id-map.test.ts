@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FilteredIdMap } from '../../src/engine/id-map.js';
+import { FilteredIdMap, FilteredIdSet } from '../../src/engine/id-map.js';
 
 describe('FilteredIdMap', () => {
   it('finds every key it holds (the pre-filter has no false negatives)', () => {
@@ -36,5 +36,19 @@ describe('FilteredIdMap', () => {
     const ids = new FilteredIdMap(new Map<string, number>());
     expect(ids.get('')).toBeUndefined();
     expect(ids.get('x')).toBeUndefined();
+  });
+
+  it('a filtered set has exactly the ids of its set', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ maxLength: 20 }), { maxLength: 200 }),
+        fc.array(fc.string({ maxLength: 20 }), { maxLength: 200 }),
+        (held, probes) => {
+          const set = new Set(held);
+          const ids = new FilteredIdSet(set);
+          for (const id of [...held, ...probes]) expect(ids.has(id)).toBe(set.has(id));
+        },
+      ),
+    );
   });
 });
