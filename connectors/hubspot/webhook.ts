@@ -198,9 +198,9 @@ export function parseHubSpotWebhook(body: unknown): {
       // "New subscription types for Webhooks": associationChange adds associationType,
       // fromObjectId, toObjectId, associationRemoved, isPrimaryAssociation; changelog "Bugfix:
       // Webhook AssociationChanges": a contact↔company change fires contact.associationChange and
-      // company.associationChange); app.json subscribes to contact and deal associationChange only, so the
-      // ticket of CONTACT_TO_TICKET would otherwise never be re-read. Duplicates with the other
-      // side's own event are merged by the pipeline (idsOfEvents).
+      // company.associationChange). app.json subscribes to contact and deal associationChange
+      // only, so the ticket of CONTACT_TO_TICKET would otherwise never be re-read. Duplicates with
+      // the other side's own event are merged by the pipeline (idsOfEvents).
       events.push({ ...base, ids: [id] });
       const toObject = associationTarget(e.associationType, object);
       if (toObject !== undefined && e.toObjectId !== undefined)
