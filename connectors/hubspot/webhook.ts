@@ -96,6 +96,7 @@ const EventSchema = z.looseObject({
   toObjectId: Id.optional(),
   associationRemoved: z.boolean().optional(),
   associationType: z.string().optional(),
+  isPrimaryAssociation: z.boolean().optional(),
 });
 
 const OBJECTS: Record<string, string> = {
@@ -104,6 +105,32 @@ const OBJECTS: Record<string, string> = {
   deal: 'deals',
   ticket: 'tickets',
 };
+
+/** `associationType` names the object of each side in upper-case singular (`DEAL_TO_CONTACT`). */
+const ASSOCIATION_SIDES: Record<string, string> = {
+  CONTACT: 'contacts',
+  COMPANY: 'companies',
+  DEAL: 'deals',
+  TICKET: 'tickets',
+};
+
+/**
+ * The object of the "to" side of an association change, or undefined when the type does not name
+ * one we map (line items, products, parent/child company labels, a from side that is not the
+ * subscription's object): the event then re-reads the from side only — nothing we model is lost,
+ * since only contacts, companies, deals and tickets carry links, and the scheduled incremental sync
+ * re-reads anything a webhook did not name.
+ */
+export function associationTarget(
+  associationType: string | undefined,
+  fromObject: string,
+): string | undefined {
+  const parts = associationType?.split('_TO_');
+  if (parts?.length !== 2) return undefined;
+  const [from = '', to = ''] = parts;
+  if (ASSOCIATION_SIDES[from] !== fromObject) return undefined;
+  return ASSOCIATION_SIDES[to];
+}
 
 const KINDS: Record<string, ChangeEvent['kind']> = {
   creation: 'created',
@@ -162,6 +189,22 @@ export function parseHubSpotWebhook(body: unknown): {
     const id = kind === 'association_changed' ? (e.fromObjectId ?? e.objectId) : e.objectId;
     if (id === undefined) {
       rejected.push({ index, reason: 'event without objectId' });
+      return;
+    }
+    if (kind === 'association_changed') {
+      // Both records changed their associations, and the canonical model keeps links on both
+      // sides (deal.personIds and person.companyId, ticket.personIds), so both are re-read. HubSpot
+      // sends each side as its own event only to an app subscribed to that side's object (changelog
+      // "New subscription types for Webhooks": associationChange adds associationType,
+      // fromObjectId, toObjectId, associationRemoved, isPrimaryAssociation; changelog "Bugfix:
+      // Webhook AssociationChanges": a contact↔company change fires contact.associationChange and
+      // company.associationChange). app.json subscribes to contact and deal associationChange
+      // only, so the ticket of CONTACT_TO_TICKET would otherwise never be re-read. Duplicates with
+      // the other side's own event are merged by the pipeline (idsOfEvents).
+      events.push({ ...base, ids: [id] });
+      const toObject = associationTarget(e.associationType, object);
+      if (toObject !== undefined && e.toObjectId !== undefined)
+        events.push({ ...base, object: toObject, ids: [e.toObjectId] });
       return;
     }
     if (kind === 'changed' && (e.propertyName === undefined || e.propertyName === '')) {

@@ -17,6 +17,8 @@ import type {
   CrmFieldInfo,
   CrmRecord,
   OwnedFieldDefinition,
+  PullByIdsOptions,
+  PullByIdsPage,
   PullOptions,
   PullPage,
   ProvisionReport,
@@ -36,6 +38,7 @@ import { ERR_SALESFORCE_PAYLOAD } from './errors.js';
 import type { SalesforceFacts, SalesforceSettings } from './facts.js';
 import type { BudgetState } from './limits.js';
 import { deprovision, provision } from './provision.js';
+import { pullByIds } from './by-ids.js';
 import { pullObject } from './pull.js';
 import { pushUpdates } from './push.js';
 import { pushTasks } from './tasks.js';
@@ -82,6 +85,16 @@ export class SalesforceConnector implements CrmConnector {
 
   pull(object: string, options: PullOptions): AsyncIterable<PullPage> {
     return pullObject({ client: this.client, facts: this.facts, settings: this.settings }, object, options);
+  }
+
+  /** The records a caller names, by `WHERE Id IN (…)` over the pull's columns (by-ids.ts). */
+  pullByIds(object: string, ids: readonly string[], options: PullByIdsOptions): AsyncIterable<PullByIdsPage> {
+    return pullByIds(
+      { client: this.client, facts: this.facts, settings: this.settings },
+      object,
+      ids,
+      options,
+    );
   }
 
   async provision(fields: readonly OwnedFieldDefinition[]): Promise<ProvisionReport> {

@@ -28,6 +28,9 @@ export const SalesforceFactsSchema = z.object({
     minBatchSize: z.number().int().min(200).max(2000),
     inClauseMaxIds: Positive.max(800),
     cursorSafetyMarginMs: z.number().int().min(0),
+    soqlMaxChars: Positive.max(100_000),
+    requestUriMaxBytes: Positive.max(16_384),
+    requestReserveBytes: Positive,
   }),
   collections: z.strictObject({ maxRecords: Positive.max(200) }),
   bulk: z.strictObject({

@@ -80,7 +80,7 @@ function cursorJson(c: SalesforceCursor): JsonValue {
 export function selectFields(
   object: string,
   hasIsDeleted: boolean,
-  options: PullOptions,
+  options: Pick<PullOptions, 'fields' | 'links'>,
   hasMasterRecordId = false,
 ): string[] {
   const fields = new Set<string>(['Id', 'SystemModstamp']);

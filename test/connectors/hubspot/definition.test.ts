@@ -111,6 +111,7 @@ describe('parseWebhook', () => {
       ['contacts', 'merged', ['8', '9'], '7'],
       ['contacts', 'privacy_deleted', ['11'], null],
       ['deals', 'association_changed', ['3'], null],
+      ['contacts', 'association_changed', ['5'], null],
     ]);
     expect(events[0]).toMatchObject({
       accountId: '42',
