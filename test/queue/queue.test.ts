@@ -361,6 +361,9 @@ describe('shutdown and cancellation', () => {
   it('uninstall without waiting: the run stops at its next checkpoint, then the worker purges what it wrote', async () => {
     const purged: string[] = [];
     const lateWrites: string[] = [];
+    // The run reaches its next checkpoint only after the uninstall answered (a page takes longer
+    // than the uninstall call): without this gate a fast abort made the test depend on timing.
+    let pageDone = false;
     await worker({
       lockTtlMs: 600,
       onTenantCancelled: async (tenantId) => {
@@ -371,7 +374,7 @@ describe('shutdown and cancellation', () => {
         for (;;) {
           // A checkpoint write, as a run does after each page.
           lateWrites.push(tenantId);
-          if (ctx.signal.aborted) return { more: true };
+          if (ctx.signal.aborted && pageDone) return { more: true };
           await sleep(20);
         }
       }),
@@ -381,6 +384,7 @@ describe('shutdown and cancellation', () => {
     const cancel = await producer.cancelTenant('t1', { waitMs: 0 });
     // Answered while the run is still going: uninstall does not wait for it.
     expect(cancel.stillRunning).toBe(1);
+    pageDone = true;
     await waitFor(() => purged.includes('t1'), 'purge after the run stopped');
     expect(lateWrites).toEqual([]);
     expect((await producer.depths()).backfill.active).toBe(0);
