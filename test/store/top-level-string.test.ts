@@ -11,8 +11,36 @@ import { topLevelString } from '../../src/store/top-level-string.js';
 /** Strings that stress the scanner: JSON syntax characters, escapes, the key's own spelling. */
 const tricky = fc.oneof(
   fc.string({ unit: 'binary' }),
-  fc.string({ unit: fc.constantFrom('"', '\\', '{', '}', '[', ']', ':', ',', 'e', 'm', 'a', 'i', 'l', ' ', '\n', '\u2028', '😀') }),
-  fc.constantFrom('email', '"email"', '\\"email\\":"x"', '{"email":"y"}', '', ' ', 'ISO 2026-01-01T00:00:00.000Z'),
+  fc.string({
+    unit: fc.constantFrom(
+      '"',
+      '\\',
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      ',',
+      'e',
+      'm',
+      'a',
+      'i',
+      'l',
+      ' ',
+      '\n',
+      '\u2028',
+      '😀',
+    ),
+  }),
+  fc.constantFrom(
+    'email',
+    '"email"',
+    '\\"email\\":"x"',
+    '{"email":"y"}',
+    '',
+    ' ',
+    'ISO 2026-01-01T00:00:00.000Z',
+  ),
 );
 const key = fc.oneof(fc.constant('email'), fc.constant('Email'), fc.constant('emai'), tricky);
 const leaf = fc.oneof(tricky, fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null));
@@ -22,21 +50,23 @@ const nested = fc.letrec((tie) => ({
   array: fc.array(tie('value'), { maxLength: 4 }),
 })).object;
 /** A record: an object whose top level may or may not hold `email`, with nested objects too. */
-const record = fc.record(
-  {
-    before: fc.dictionary(key, fc.oneof(leaf, nested), { maxKeys: 4 }),
-    email: fc.oneof(tricky, leaf, nested),
-    after: fc.dictionary(key, fc.oneof(leaf, nested), { maxKeys: 4 }),
-    hasEmail: fc.boolean(),
-  },
-  { requiredKeys: ['before', 'email', 'after', 'hasEmail'] },
-).map(({ before, email, after, hasEmail }) => {
-  const o: Record<string, unknown> = { ...before };
-  delete o['email'];
-  if (hasEmail) o['email'] = email;
-  for (const [k, v] of Object.entries(after)) if (k !== 'email') o[k] = v;
-  return o;
-});
+const record = fc
+  .record(
+    {
+      before: fc.dictionary(key, fc.oneof(leaf, nested), { maxKeys: 4 }),
+      email: fc.oneof(tricky, leaf, nested),
+      after: fc.dictionary(key, fc.oneof(leaf, nested), { maxKeys: 4 }),
+      hasEmail: fc.boolean(),
+    },
+    { requiredKeys: ['before', 'email', 'after', 'hasEmail'] },
+  )
+  .map(({ before, email, after, hasEmail }) => {
+    const o: Record<string, unknown> = { ...before };
+    delete o['email'];
+    if (hasEmail) o['email'] = email;
+    for (const [k, v] of Object.entries(after)) if (k !== 'email') o[k] = v;
+    return o;
+  });
 
 function expectLikeParse(json: string, k: string): string | null | undefined {
   const got = topLevelString(json, k);

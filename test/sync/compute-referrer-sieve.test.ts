@@ -11,7 +11,12 @@ import { hubspotDefinition } from '../../connectors/hubspot/index.js';
 import { salesforceDefinition } from '../../connectors/salesforce/index.js';
 import { DEFAULT_RULES, EngineRun, generateAccount, runEngine } from '../../src/engine/index.js';
 import type { Company, Deal, Owner, Person, RecordPlan, Ticket } from '../../src/engine/index.js';
-import { MemorySnapshotCache, RedisSnapshotCache, decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot-cache.js';
+import {
+  MemorySnapshotCache,
+  RedisSnapshotCache,
+  decodeSnapshot,
+  encodeSnapshot,
+} from '../../src/store/snapshot-cache.js';
 import type { SnapshotCache } from '../../src/store/snapshot-cache.js';
 import { MemoryStore, generateKeyRing } from '../../src/store/index.js';
 import { codeStream, computePlan } from '../../src/sync/compute.js';
@@ -82,7 +87,13 @@ function trickyPeople(): Person[] {
     },
     // Referrer with an `email` among its owned values AFTER its own (read by a full decode).
     { ...base, id: 'zq-r2', email: 'r2@x.test', isCustomer: true, current: { email: 'r2-crm@x.test' } },
-    { ...base, current: {}, id: 'zq-n2', email: 'n2@x.test', capture: { referrerEmail: 'R2@x.test', capturedAt: at } },
+    {
+      ...base,
+      current: {},
+      id: 'zq-n2',
+      email: 'n2@x.test',
+      capture: { referrerEmail: 'R2@x.test', capturedAt: at },
+    },
     // An earlier attribution names a referrer by id only (no code, no wanted email).
     { ...base, current: {}, id: 'zq-r3', email: 'r3@x.test', firstName: 'Rae', lastName: 'Now' },
     {
@@ -103,8 +114,8 @@ describe('computePlan referrer pass (streamed objects)', () => {
     const snapshots = new RedisSnapshotCache(redis, prefix);
     const store = new MemoryStore({ keyRing: generateKeyRing().ring });
     const tenantId = 'sieve';
-    const account = generateAccount({ seed: 11, people: 8000, deals: 2000, referrals: 600, now: NOW });
-    account.people.push(...trickyPeople());
+    const generated = generateAccount({ seed: 11, people: 8000, deals: 2000, referrals: 600, now: NOW });
+    const account = { ...generated, people: [...generated.people, ...trickyPeople()] };
     await cacheAccount(snapshots, tenantId, account, 'in-records');
     await store.setFlag(tenantId, 'code-secret', SECRET.toString('base64'), DAY);
     const mapping = loadMapping('hubspot');
@@ -174,12 +185,26 @@ describe('computePlan referrer pass (streamed objects)', () => {
     const capturedAt = new Date('2026-05-20T00:00:00.000Z');
     const people = {
       Contact: [
-        { ...base, id: '003R', kind: 'contact', email: 'ada@customer.test', firstName: 'Ada', isCustomer: true },
+        {
+          ...base,
+          id: '003R',
+          kind: 'contact',
+          email: 'ada@customer.test',
+          firstName: 'Ada',
+          isCustomer: true,
+        },
         { ...base, id: '003A', kind: 'contact', email: 'new@prospect.test', firstName: 'Bo' },
       ],
       Lead: [
         // Converted, so no longer a person: its email is the wanted one, yet it must not be the referrer.
-        { ...base, id: '00QR', kind: 'lead', email: 'ada@customer.test', isCustomer: true, convertedToId: '003R' },
+        {
+          ...base,
+          id: '00QR',
+          kind: 'lead',
+          email: 'ada@customer.test',
+          isCustomer: true,
+          convertedToId: '003R',
+        },
         {
           ...base,
           id: '00QZ',
@@ -194,7 +219,11 @@ describe('computePlan referrer pass (streamed objects)', () => {
     for (const memoMaxRecords of [20_000, 0]) {
       const snapshots = new MemorySnapshotCache();
       for (const [object, list] of Object.entries(people))
-        await snapshots.put(tenantId, object, list.map((r) => ({ id: r.id, json: encodeSnapshot(r) })));
+        await snapshots.put(
+          tenantId,
+          object,
+          list.map((r) => ({ id: r.id, json: encodeSnapshot(r) })),
+        );
       const store = new MemoryStore({ keyRing: generateKeyRing().ring });
       await store.setFlag(tenantId, 'code-secret', SECRET.toString('base64'), DAY);
       const writes: PlannedWrite[] = [];
