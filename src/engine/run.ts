@@ -621,6 +621,8 @@ export class EngineRun {
   attribute(): void {
     if (this.stage === 'people-index') this.prepare();
     this.enter('attributed', ['inputs', 'people-index', 'referrer-index']);
+    // The sieve's holder set can be every code holder (name keys wanted): not kept past its pass.
+    this.sieve = null;
     this.phase('indexes');
     const { now, rules, directory } = this;
     const tasks = this.result.tasks;

@@ -2,8 +2,9 @@
  * Compute phase: the cached canonical snapshot → the engine → record writes and tasks in CRM terms.
  *
  * Streaming: the account is never loaded whole. The engine (`EngineRun`) is fed page by page from
- * the snapshot cache, in several scans — people three times (index, referrers, plans), companies
- * twice, deals and tickets once — and what it keeps between pages is bounded by the referral
+ * the snapshot cache, in several scans — people three times (index, referrers, plans; the referrer
+ * scan decodes only the few people the engine can use there), companies twice, deals and tickets
+ * once — and what it keeps between pages is bounded by the referral
  * activity (code index, captured people, ledger, this run's ask candidates), not by the account.
  * Record writes leave as they are planned (`onWrites`), so a 1M-contact account is written while
  * it is computed; only the ask candidates' writes are held until their tasks exist.
