@@ -47,5 +47,6 @@ export * from './credit.js';
 export * from './plan.js';
 export * from './report.js';
 export * from './run.js';
+export * from './referrer-sieve.js';
 export * from './reevaluate.js';
 export * from './generate.js';

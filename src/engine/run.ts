@@ -47,6 +47,7 @@ import type { Rules } from './rules.js';
 import { DAY_MS, DEFAULT_RULES } from './rules.js';
 import { SpendHistogram, statsFromHistogram } from './stats.js';
 import { FilteredIdMap, FilteredIdSet } from './id-map.js';
+import { ReferrerSieve } from './referrer-sieve.js';
 import { lowerTrim, ms } from './util.js';
 
 export interface LinkClick {
@@ -327,6 +328,9 @@ export class EngineRun {
   /** `credited` behind a membership pre-filter, for the deals pass (complete once attributed). */
   private creditedById: FilteredIdMap<AttributionDecision> | null = null;
   private wantedReferrersById: FilteredIdSet | null = null;
+  /** `prepare` ran (the wanted codes, emails and names are complete). */
+  private prepared = false;
+  private sieve: ReferrerSieve | null = null;
   private readonly partnerRollups = new Map<string, PartnerRollup>();
   private readonly rollups = new Map<string, { rollup: ReferrerRollup; entries: ReferralRecord[] }>();
 
@@ -489,8 +493,13 @@ export class EngineRun {
     return this.captured.length > 0;
   }
 
-  /** What the captures will look up: codes (with their typo fixes), clicks' codes, name keys. */
+  /**
+   * What the captures will look up: codes (with their typo fixes), clicks' codes, name keys. Once,
+   * after the first people pass (the sieve, the referrer pass or attribution runs it).
+   */
   private prepare(): void {
+    if (this.prepared) return;
+    this.prepared = true;
     const d = this.directory;
     for (const p of this.captured) {
       const raw = p.capture?.codeUsed?.trim();
@@ -510,14 +519,49 @@ export class EngineRun {
 
   // ---- 3. People, second pass
 
+  /** `wantedReferrers` behind its pre-filter (complete after the first pass; most people are not in it). */
+  private wantedReferrersFilter(): FilteredIdSet {
+    return (this.wantedReferrersById ??= new FilteredIdSet(this.wantedReferrers));
+  }
+
+  /**
+   * Which people `indexReferrers` can act on, by id and email (after `indexPeople`, before
+   * `attribute`): a streaming caller decodes and feeds only those, in scan order, and gets the same
+   * directory as from everyone. A person is acted on only when its id is a wanted referrer, when it
+   * holds its stored code and that code is wanted (or any name key is: holders are indexed by
+   * name), or when its email is wanted.
+   */
+  referrerSieve(): ReferrerSieve {
+    if (this.stage !== 'people-index' && this.stage !== 'referrer-index') {
+      throw new AppError(ERR_ENGINE_PHASE_ORDER, `engine run: no referrer sieve in "${this.stage}"`, {
+        retryable: false,
+      });
+    }
+    if (this.sieve !== null) return this.sieve;
+    this.prepare();
+    const d = this.directory;
+    const holders = new Set<string>();
+    if (d.wantedNames.size > 0) for (const id of this.codeOwner.values()) holders.add(id);
+    else {
+      for (const code of d.wantedCodes) {
+        const id = this.codeOwner.get(code);
+        if (id !== undefined) holders.add(id);
+      }
+    }
+    return (this.sieve = new ReferrerSieve(
+      this.wantedReferrersFilter(),
+      new FilteredIdSet(holders),
+      d.wantedEmails,
+    ));
+  }
+
   /** Every person again (same order): refs of the referrers the captures name, nobody else. */
   indexReferrers(people: Iterable<Person>): void {
     if (this.stage === 'people-index') this.prepare();
     this.enter('referrer-index', ['people-index']);
     const d = this.directory;
     const wantNames = d.wantedNames.size > 0;
-    // Complete after the first pass; most people are not among them (see FilteredIdSet).
-    const wantedReferrers = (this.wantedReferrersById ??= new FilteredIdSet(this.wantedReferrers));
+    const wantedReferrers = this.wantedReferrersFilter();
     for (const p of people) {
       if (wantedReferrers.has(p.id)) this.byId.set(p.id, this.refOf(p));
       const stored = (p.current ?? NO_VALUES).referral_code;
@@ -577,6 +621,8 @@ export class EngineRun {
   attribute(): void {
     if (this.stage === 'people-index') this.prepare();
     this.enter('attributed', ['inputs', 'people-index', 'referrer-index']);
+    // The sieve's holder set can be every code holder (name keys wanted): not kept past its pass.
+    this.sieve = null;
     this.phase('indexes');
     const { now, rules, directory } = this;
     const tasks = this.result.tasks;

@@ -44,8 +44,13 @@ export function decodeSnapshot<T>(json: string): T {
   return revive(JSON.parse(json)) as T;
 }
 
+/** Whether `decodeSnapshot` turns this string value into a `Date`. */
+export function revivesAsDate(s: string): boolean {
+  return s.length === 24 && ISO_INSTANT.test(s);
+}
+
 function revive(v: unknown): unknown {
-  if (typeof v === 'string') return v.length === 24 && ISO_INSTANT.test(v) ? new Date(v) : v;
+  if (typeof v === 'string') return revivesAsDate(v) ? new Date(v) : v;
   if (typeof v !== 'object' || v === null) return v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);

@@ -2,8 +2,9 @@
  * Compute phase: the cached canonical snapshot → the engine → record writes and tasks in CRM terms.
  *
  * Streaming: the account is never loaded whole. The engine (`EngineRun`) is fed page by page from
- * the snapshot cache, in several scans — people three times (index, referrers, plans), companies
- * twice, deals and tickets once — and what it keeps between pages is bounded by the referral
+ * the snapshot cache, in several scans — people three times (index, referrers, plans; the referrer
+ * scan decodes only the few people the engine can use there), companies twice, deals and tickets
+ * once — and what it keeps between pages is bounded by the referral
  * activity (code index, captured people, ledger, this run's ask candidates), not by the account.
  * Record writes leave as they are planned (`onWrites`), so a 1M-contact account is written while
  * it is computed; only the ask candidates' writes are held until their tasks exist.
@@ -32,6 +33,7 @@ import { decodeSnapshot } from '../store/snapshot-cache.js';
 import type { PersonIndexEntry, Store } from '../store/types.js';
 import { toRecordUpdate } from './map.js';
 import type { Mapping, ObjectMapping } from './mapping.js';
+import { decodeReferrerCandidates } from './referrer-entries.js';
 
 const CODE_SECRET_FLAG = 'code-secret';
 const CODE_POSITION_FLAG = 'code-position';
@@ -380,6 +382,34 @@ export function personRef(object: string, id: string): string {
   return `${object}/${id}`;
 }
 
+/**
+ * The second people pass: the referrers the captures name. Objects kept decoded are fed whole
+ * (nothing to save); streamed ones feed only the people the engine's sieve accepts, decoded from
+ * the scan in its order (`referrer-entries.ts`): the same directory, without decoding everyone.
+ * Lead conversions only drop converted leads here, as before; the captures they carry onto
+ * contacts are not read by this pass, so a lead left undecoded changes nothing.
+ */
+async function referrerPass(
+  deps: ComputeDeps,
+  run: EngineRun,
+  memo: PageMemo,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const sieve = run.referrerSieve();
+  const conversions = new LeadConversions();
+  for (const object of objectsOf(deps.mapping, 'person')) {
+    const kept = memo.get(object);
+    if (kept !== undefined) {
+      for (const records of kept) run.indexReferrers(conversions.apply(records as Person[]));
+      continue;
+    }
+    for await (const batch of deps.snapshots.scan(deps.tenantId, object)) {
+      signal?.throwIfAborted();
+      run.indexReferrers(conversions.apply(decodeReferrerCandidates(sieve, batch)));
+    }
+  }
+}
+
 /** Streams the cached account through the engine; writes leave through `onWrites`. */
 export async function computePlan(deps: ComputeDeps, now: Date, options: ComputeOptions): Promise<SyncPlan> {
   const { signal } = options;
@@ -501,11 +531,7 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
       FOREVER,
     );
   }
-  if (run.needsReferrerPass) {
-    conversions = new LeadConversions();
-    for await (const { records } of pages<Person>(deps, 'person', signal, memo))
-      run.indexReferrers(conversions.apply(records));
-  }
+  if (run.needsReferrerPass) await referrerPass(deps, run, memo, signal);
   run.attribute();
 
   // 4–5. Deals, roll-ups, companies: their writes leave page by page.
