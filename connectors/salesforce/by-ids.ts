@@ -21,14 +21,13 @@
  */
 import type { CrmRecord, PullByIdsOptions, PullByIdsPage } from '../contract.js';
 import { AppError } from '../../src/errors.js';
-import { ERR_SALESFORCE_UNKNOWN_OBJECT } from './errors.js';
-import { assertLinksSupported, linkFields, queryMorePath, resolveLinks } from './links.js';
+import { queryMorePath, resolveLinks } from './links.js';
 import type { PullContext } from './pull.js';
-import { selectFields } from './pull.js';
+import { objectColumns } from './pull.js';
 import { parseQueryResult, toCrmRecord } from './records.js';
 import type { QueryResult } from './records.js';
 import { chunk } from '../shared/batch.js';
-import { assertApiName, idList, soqlString } from './soql.js';
+import { idList, soqlString } from './soql.js';
 
 /** The SELECT alone (many mapped fields) leaves no room for even one id in the URL. */
 export const ERR_SALESFORCE_QUERY_TOO_LONG = 'ERR_SALESFORCE_QUERY_TOO_LONG';
@@ -54,14 +53,7 @@ export async function* pullByIds(
   ids: readonly string[],
   options: PullByIdsOptions,
 ): AsyncGenerator<PullByIdsPage> {
-  const spec = pc.facts.objects[assertApiName(object, 'object')];
-  if (spec === undefined) {
-    throw new AppError(ERR_SALESFORCE_UNKNOWN_OBJECT, `the Salesforce connector does not read ${object}`, {
-      details: { object },
-    });
-  }
-  assertLinksSupported(object, options.links);
-  const fields = selectFields(object, spec.hasIsDeleted, options, spec.hasMasterRecordId);
+  const { spec, select: fields, recordFields } = objectColumns(pc, object, options, 'read');
   const head = `SELECT ${fields.join(', ')} FROM ${object} WHERE Id IN (`;
   const resource = spec.hasIsDeleted ? 'queryAll' : 'query';
   const q = pc.facts.query;
@@ -87,7 +79,7 @@ export async function* pullByIds(
     object,
     options,
     head,
-    recordFields: [...new Set([...options.fields, ...linkFields(object, options.links)])],
+    recordFields,
     resource,
     idsPerQuery,
   };

@@ -77,19 +77,40 @@ function cursorJson(c: SalesforceCursor): JsonValue {
   return JSON.parse(JSON.stringify(c)) as JsonValue;
 }
 
-export function selectFields(
+/** What a read of `object` selects: the object's facts, its columns, and the record's own fields. */
+export interface ObjectColumns {
+  spec: SalesforceFacts['objects'][string];
+  /** SELECT list: bookkeeping columns, then the mapped fields and the link columns. */
+  select: string[];
+  /**
+   * Columns that become record fields. Bookkeeping ones (Id, SystemModstamp, IsDeleted,
+   * MasterRecordId) live on the record itself (`deleted`, `mergedInto`), not in `fields`.
+   */
+  recordFields: string[];
+}
+
+/** The columns a pull or a by-id read of `object` selects (`verb` names the read in errors). */
+export function objectColumns(
+  pc: PullContext,
   object: string,
-  hasIsDeleted: boolean,
   options: Pick<PullOptions, 'fields' | 'links'>,
-  hasMasterRecordId = false,
-): string[] {
-  const fields = new Set<string>(['Id', 'SystemModstamp']);
-  if (hasIsDeleted) fields.add('IsDeleted');
+  verb: string,
+): ObjectColumns {
+  const spec = pc.facts.objects[assertApiName(object, 'object')];
+  if (spec === undefined) {
+    throw new AppError(ERR_SALESFORCE_UNKNOWN_OBJECT, `the Salesforce connector does not ${verb} ${object}`, {
+      details: { object },
+    });
+  }
+  assertLinksSupported(object, options.links);
+  const links = linkFields(object, options.links);
+  const select = new Set<string>(['Id', 'SystemModstamp']);
+  if (spec.hasIsDeleted) select.add('IsDeleted');
   // Merges: the merged-away rows come back through queryAll as deleted with MasterRecordId set.
-  if (hasMasterRecordId) fields.add('MasterRecordId');
-  for (const f of options.fields) fields.add(assertApiName(f));
-  for (const f of linkFields(object, options.links)) fields.add(f);
-  return [...fields];
+  if (spec.hasMasterRecordId) select.add('MasterRecordId');
+  for (const f of options.fields) select.add(assertApiName(f));
+  for (const f of links) select.add(f);
+  return { spec, select: [...select], recordFields: [...new Set([...options.fields, ...links])] };
 }
 
 export async function* pullObject(
@@ -97,17 +118,7 @@ export async function* pullObject(
   object: string,
   options: PullOptions,
 ): AsyncGenerator<PullPage> {
-  const spec = pc.facts.objects[assertApiName(object, 'object')];
-  if (spec === undefined) {
-    throw new AppError(ERR_SALESFORCE_UNKNOWN_OBJECT, `the Salesforce connector does not pull ${object}`, {
-      details: { object },
-    });
-  }
-  assertLinksSupported(object, options.links);
-  const fields = selectFields(object, spec.hasIsDeleted, options, spec.hasMasterRecordId);
-  // Bookkeeping columns (Id, SystemModstamp, IsDeleted, MasterRecordId) live on the record itself
-  // (`deleted`, `mergedInto`), not in `fields`.
-  const recordFields = [...new Set([...options.fields, ...linkFields(object, options.links)])];
+  const { spec, select: fields, recordFields } = objectColumns(pc, object, options, 'pull');
   const cursor: SalesforceCursor =
     options.cursor === null
       ? { v: 1, t: null, id: null }

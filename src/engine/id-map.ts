@@ -10,7 +10,7 @@
  * other 85 % (false positives, about 1.5 %, fall through to the map). `bench/engine.ts` showed
  * the people phase 2.08 s → 1.7 s.
  */
-import { fnv1a } from './util.js';
+import { fmix32, fnv1a } from './util.js';
 
 const BITS_PER_KEY = 16;
 
@@ -27,7 +27,7 @@ export class IdFilter {
     for (const key of keys) {
       const h = fnv1a(key);
       const a = h & this.mask;
-      const b = mix(h) & this.mask;
+      const b = fmix32(h) & this.mask; // the second probe: the first hash, finalised
       this.bits[a >>> 5] = this.bits[a >>> 5]! | (1 << (a & 31));
       this.bits[b >>> 5] = this.bits[b >>> 5]! | (1 << (b & 31));
     }
@@ -37,7 +37,7 @@ export class IdFilter {
     const h = fnv1a(id);
     const a = h & this.mask;
     if ((this.bits[a >>> 5]! & (1 << (a & 31))) === 0) return false;
-    const b = mix(h) & this.mask;
+    const b = fmix32(h) & this.mask;
     return (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0;
   }
 }
@@ -75,14 +75,4 @@ export class FilteredIdSet {
   has(id: string): boolean {
     return this.filter.mayHave(id) && this.set.has(id);
   }
-}
-
-/** The second probe's index: murmur3's finaliser of the first hash (independent enough bits). */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

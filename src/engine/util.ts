@@ -41,8 +41,12 @@ function stableHash(salt: string, id: string): number {
   for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
   h = Math.imul(h, 0x01000193); // the NUL separator: h ^ 0 = h
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h >>>= 0;
-  // Finalise (murmur3 fmix32) so nearby ids spread evenly.
+  // Finalise so nearby ids spread evenly.
+  return fmix32(h >>> 0);
+}
+
+/** murmur3's 32-bit finaliser: every input bit affects every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -40,7 +40,8 @@ const CODE_POSITION_FLAG = 'code-position';
 const ASKS_FLAG_PREFIX = 'asks:';
 /** Snapshot-cache table of each asked person's ask instants (ms), for the cool-down and yearly cap. */
 export const ASK_HISTORY_OBJECT = '~asks';
-const FOREVER_MS = 3650 * 86_400_000;
+/** TTL of flags that stay until replaced (store flags always carry one). */
+export const FOREVER_MS = 3650 * 86_400_000;
 
 /** A record the plan changes: its CRM object, canonical plan, and the encoded update. */
 export interface PlannedWrite {
@@ -375,7 +376,6 @@ export interface ComputeOptions {
 
 /** Store flag holding the spend distribution of the last full run (for `reevaluateDue`). */
 export const SPEND_HISTOGRAM_FLAG = 'spend-histogram';
-const FOREVER = 3650 * 86_400_000;
 
 /** A person's reference in the re-evaluation schedule and the code index: `object/id`. */
 export function personRef(object: string, id: string): string {
@@ -528,7 +528,7 @@ export async function computePlan(deps: ComputeDeps, now: Date, options: Compute
       deps.tenantId,
       SPEND_HISTOGRAM_FLAG,
       run.spendHistogram.toJSON() as unknown as JsonValue,
-      FOREVER,
+      FOREVER_MS,
     );
   }
   if (run.needsReferrerPass) await referrerPass(deps, run, memo, signal);

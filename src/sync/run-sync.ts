@@ -16,7 +16,7 @@ import type { Report, Rules } from '../engine/index.js';
 import type { SnapshotCache } from '../store/snapshot-cache.js';
 import type { Store, SyncRun } from '../store/types.js';
 import type { JsonValue } from '../../connectors/contract.js';
-import { computePlan, consumeAsks, recordAsks, saveCodePosition } from './compute.js';
+import { FOREVER_MS, computePlan, consumeAsks, recordAsks, saveCodePosition } from './compute.js';
 import type { ComputeOptions, PlannedWrite, SyncPlan } from './compute.js';
 import { reevaluateDue } from './reevaluate.js';
 import type { Mapping } from './mapping.js';
@@ -306,11 +306,11 @@ export async function runSync(deps: SyncDeps, options: SyncOptions): Promise<Syn
         );
         if (!targeted) {
           await store.saveReport(tenantId, plan.engine.report as unknown as JsonValue);
-          await store.setFlag(tenantId, FULL_COMPUTE_FLAG, now.toISOString(), 3650 * 86_400_000);
+          await store.setFlag(tenantId, FULL_COMPUTE_FLAG, now.toISOString(), FOREVER_MS);
         }
         const next = plan.engine.nextEvaluationAt;
         if (next === null) await store.clearFlag(tenantId, NEXT_EVALUATION_FLAG);
-        else await store.setFlag(tenantId, NEXT_EVALUATION_FLAG, next.toISOString(), 3650 * 86_400_000);
+        else await store.setFlag(tenantId, NEXT_EVALUATION_FLAG, next.toISOString(), FOREVER_MS);
         // Failed records stay planned: keep the tenant dirty so the next run retries them.
         // (A targeted run that failed hands over to the full compute, which retries every plan.)
         if (push.errors.length === 0) await store.clearFlag(tenantId, DIRTY_FLAG);

@@ -10,19 +10,13 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { hubspotDefinition } from '../../connectors/hubspot/index.js';
 import { salesforceDefinition } from '../../connectors/salesforce/index.js';
 import { DEFAULT_RULES, EngineRun, generateAccount, runEngine } from '../../src/engine/index.js';
-import type { Company, Deal, Owner, Person, RecordPlan, Ticket } from '../../src/engine/index.js';
-import {
-  MemorySnapshotCache,
-  RedisSnapshotCache,
-  decodeSnapshot,
-  encodeSnapshot,
-} from '../../src/store/snapshot-cache.js';
-import type { SnapshotCache } from '../../src/store/snapshot-cache.js';
+import type { Person, RecordPlan } from '../../src/engine/index.js';
+import { MemorySnapshotCache, RedisSnapshotCache, encodeSnapshot } from '../../src/store/snapshot-cache.js';
 import { MemoryStore, generateKeyRing } from '../../src/store/index.js';
 import { codeStream, computePlan } from '../../src/sync/compute.js';
 import type { ComputeDeps, PlannedWrite, SyncPlan } from '../../src/sync/compute.js';
 import { loadMapping } from '../../src/sync/mapping.js';
-import { cacheAccount } from './helpers.js';
+import { cacheAccount, cachedAccount } from './helpers.js';
 import { REDIS_URL, deletePrefix, randomPrefix } from '../store/helpers.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -35,13 +29,6 @@ afterAll(async () => {
   redis.disconnect();
 });
 afterEach(() => vi.restoreAllMocks());
-
-async function scanned<T>(cache: SnapshotCache, tenant: string, object: string): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of cache.scan(tenant, object))
-    for (const e of batch) out.push(decodeSnapshot<T>(e.json));
-  return out;
-}
 
 /** The ids of the people fed to `indexReferrers` while `fn` runs. */
 async function fedToReferrerPass<T>(fn: () => Promise<T>): Promise<{ result: T; fed: string[] }> {
@@ -132,24 +119,16 @@ describe('computePlan referrer pass (streamed objects)', () => {
     const { result: plan, fed } = await fedToReferrerPass(() =>
       computePlan(deps, NOW, { memoMaxRecords: 0, onWrites: async (w) => void streamed.push(...w) }),
     );
-    const people = await scanned<Person>(snapshots, tenantId, 'contacts');
+    const cached = await cachedAccount(snapshots, tenantId);
+    const people = cached.people;
     const { result: whole, fed: wholeFed } = await fedToReferrerPass(async () =>
-      runEngine(
-        {
-          people,
-          companies: await scanned<Company>(snapshots, tenantId, 'companies'),
-          deals: await scanned<Deal>(snapshots, tenantId, 'deals'),
-          tickets: await scanned<Ticket>(snapshots, tenantId, 'tickets'),
-          owners: await scanned<Owner>(snapshots, tenantId, 'owners'),
-        },
-        {
-          now: NOW,
-          rules: DEFAULT_RULES,
-          random: codeStream(SECRET, 0).random,
-          linkTemplate: mapping.referralLinkTemplate,
-          keepUnchanged: false,
-        },
-      ),
+      runEngine(cached, {
+        now: NOW,
+        rules: DEFAULT_RULES,
+        random: codeStream(SECRET, 0).random,
+        linkTemplate: mapping.referralLinkTemplate,
+        keepUnchanged: false,
+      }),
     );
 
     // The whole engine sees everyone; the streamed pass a small share, in scan order.

@@ -8,15 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hubspotDefinition } from '../../connectors/hubspot/index.js';
 import { salesforceDefinition } from '../../connectors/salesforce/index.js';
 import { DEFAULT_RULES, generateAccount, runEngine } from '../../src/engine/index.js';
-import type { Company, Deal, Owner, Person, RecordPlan, Ticket } from '../../src/engine/index.js';
-import { RedisSnapshotCache, decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot-cache.js';
-import type { SnapshotCache } from '../../src/store/snapshot-cache.js';
-import { MemorySnapshotCache } from '../../src/store/snapshot-cache.js';
+import type { RecordPlan } from '../../src/engine/index.js';
+import { MemorySnapshotCache, RedisSnapshotCache, encodeSnapshot } from '../../src/store/snapshot-cache.js';
 import { MemoryStore, generateKeyRing } from '../../src/store/index.js';
 import { codeStream, computePlan } from '../../src/sync/compute.js';
 import type { ComputeDeps, PlannedWrite } from '../../src/sync/compute.js';
 import { loadMapping } from '../../src/sync/mapping.js';
-import { cacheAccount } from './helpers.js';
+import { cacheAccount, cachedAccount } from './helpers.js';
 import { REDIS_URL, deletePrefix, randomPrefix, redisHarness } from '../store/helpers.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
@@ -29,13 +27,6 @@ afterAll(async () => {
   for (const p of prefixes) await deletePrefix(redis, p);
   redis.disconnect();
 });
-
-async function scanned<T>(cache: SnapshotCache, tenant: string, object: string): Promise<T[]> {
-  const out: T[] = [];
-  for await (const batch of cache.scan(tenant, object))
-    for (const e of batch) out.push(decodeSnapshot<T>(e.json));
-  return out;
-}
 
 const plansById = (plans: { plan: RecordPlan }[]) => new Map(plans.map((w) => [w.plan.id, w.plan.changes]));
 
@@ -78,22 +69,13 @@ describe('computePlan (streaming)', () => {
     });
 
     // The whole engine over the same records, in the cache's order, with the same code stream.
-    const whole = runEngine(
-      {
-        people: await scanned<Person>(snapshots, tenantId, 'contacts'),
-        companies: await scanned<Company>(snapshots, tenantId, 'companies'),
-        deals: await scanned<Deal>(snapshots, tenantId, 'deals'),
-        tickets: await scanned<Ticket>(snapshots, tenantId, 'tickets'),
-        owners: await scanned<Owner>(snapshots, tenantId, 'owners'),
-      },
-      {
-        now: NOW,
-        rules: DEFAULT_RULES,
-        random: codeStream(SECRET, 0).random,
-        linkTemplate: mapping.referralLinkTemplate,
-        keepUnchanged: false,
-      },
-    );
+    const whole = runEngine(await cachedAccount(snapshots, tenantId), {
+      now: NOW,
+      rules: DEFAULT_RULES,
+      random: codeStream(SECRET, 0).random,
+      linkTemplate: mapping.referralLinkTemplate,
+      keepUnchanged: false,
+    });
     const all = [...streamed, ...plan.heldWrites];
     expect(plansById([...kept, ...keptPlan.heldWrites])).toEqual(plansById(all));
     expect(keptPlan.tasks).toEqual(plan.tasks);

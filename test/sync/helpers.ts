@@ -1,6 +1,14 @@
 /** A generated canonical account put into a snapshot cache the way the pull leaves it. */
-import type { GeneratedAccount } from '../../src/engine/index.js';
-import { encodeSnapshot } from '../../src/store/snapshot-cache.js';
+import type {
+  Company,
+  Deal,
+  EngineSnapshot,
+  GeneratedAccount,
+  Owner,
+  Person,
+  Ticket,
+} from '../../src/engine/index.js';
+import { decodeSnapshot, encodeSnapshot } from '../../src/store/snapshot-cache.js';
 import type { SnapshotCache } from '../../src/store/snapshot-cache.js';
 import { ASK_HISTORY_OBJECT } from '../../src/sync/compute.js';
 
@@ -41,4 +49,23 @@ export async function cacheAccount(
       );
     }
   }
+}
+
+/** Every cached record of one object, decoded, in the cache's scan order. */
+export async function scanned<T>(cache: SnapshotCache, tenant: string, object: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const batch of cache.scan(tenant, object))
+    for (const e of batch) out.push(decodeSnapshot<T>(e.json));
+  return out;
+}
+
+/** The cached (HubSpot-named) account loaded whole, in scan order: what `runEngine` compares with. */
+export async function cachedAccount(cache: SnapshotCache, tenant: string): Promise<EngineSnapshot> {
+  return {
+    people: await scanned<Person>(cache, tenant, 'contacts'),
+    companies: await scanned<Company>(cache, tenant, 'companies'),
+    deals: await scanned<Deal>(cache, tenant, 'deals'),
+    tickets: await scanned<Ticket>(cache, tenant, 'tickets'),
+    owners: await scanned<Owner>(cache, tenant, 'owners'),
+  };
 }
